@@ -1,0 +1,43 @@
+"""Application settings: one pydantic-settings object, read from KAIZEN_* variables."""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything Kaizen Studio reads from its environment."""
+
+    model_config = SettingsConfigDict(env_prefix="KAIZEN_", env_file=".env", extra="ignore")
+
+    home: Path = Path("data")
+    database_url: str | None = None
+    max_upload_mb: int = Field(default=500, ge=1)
+    max_cells: int = Field(default=200_000_000, ge=1)
+    # Excel files are zip archives; this bounds what one may expand to (zip bombs).
+    max_xlsx_uncompressed_mb: int = Field(default=2_000, ge=1)
+    preview_page_size: int = Field(default=50, ge=1, le=1_000)
+
+    @property
+    def datasets_dir(self) -> Path:
+        return self.home / "datasets"
+
+    @property
+    def tmp_dir(self) -> Path:
+        return self.home / "tmp"
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return self.max_upload_mb * 1024 * 1024
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.home / 'kaizen.db').resolve()}"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings (tests clear the cache after changing the environment)."""
+    return Settings()

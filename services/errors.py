@@ -1,0 +1,29 @@
+"""Domain errors: each front end (page, CLI, API) turns these into a clear message."""
+
+
+class KaizenError(Exception):
+    """A problem the user can fix; its message is shown to them as is."""
+
+
+class NotFound(KaizenError):
+    """The thing asked for does not exist."""
+
+
+class InvalidInput(KaizenError):
+    """The input cannot be used; the message says what is wrong and what to do."""
+
+
+class ColumnNamesNeedFixing(InvalidInput):
+    """Blank or repeated column names; `suggested` holds usable names to offer."""
+
+    def __init__(self, message: str, *, suggested: list[str]) -> None:
+        super().__init__(message)
+        self.suggested = suggested
+
+
+class SheetChoiceRequired(InvalidInput):
+    """A workbook with several sheets was given without saying which one to read."""
+
+    def __init__(self, message: str, *, sheets: list[str]) -> None:
+        super().__init__(message)
+        self.sheets = sheets

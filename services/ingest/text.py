@@ -1,0 +1,155 @@
+"""CSV and TSV: detected encoding and delimiter, streamed through pyarrow into Parquet."""
+
+import re
+from pathlib import Path
+from typing import NoReturn
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from services.errors import InvalidInput
+from services.ingest.common import Limits, ParquetSink, ReadReport
+from services.ingest.detect import (
+    decode_sample,
+    detect_encoding,
+    header_fields,
+    read_sample,
+    sniff_delimiter,
+)
+from services.ingest.names import usable_names
+
+BLOCK_BYTES = 16 * 1024 * 1024  # types are inferred from the first block
+_CONVERSION = re.compile(r"In CSV column #(\d+): .*CSV conversion error to ([\w\[\], ]+)")
+_DECIMAL_COMMA = re.compile(r"(^|;)-?\d+,\d+(;|$)", re.MULTILINE)
+_NULLS = ["", "NA", "N/A", "n/a", "NaN", "nan", "NULL", "null", "None", "#N/A", "-"]
+
+
+class _Widen(Exception):
+    """A later block held a value the first block's type cannot hold."""
+
+    def __init__(self, column: str, to: pa.DataType) -> None:
+        super().__init__(column)
+        self.column, self.to = column, to
+
+
+class _NeedMultiline(Exception):
+    """A row split at a quoted line break: parse again allowing newlines inside values."""
+
+
+def read_delimited(
+    path: Path, dest: Path, *, filename: str, fmt: str, rename: bool, limits: Limits
+) -> ReadReport:
+    """Writes a CSV/TSV file to `dest` as Parquet and says how it was read."""
+    sample = read_sample(path)
+    encoding = detect_encoding(filename, sample)
+    text = decode_sample(filename, sample, encoding)
+    delimiter = sniff_delimiter(text, fmt)
+    names = usable_names(header_fields(text, delimiter), rename=rename)
+    # Semicolon-separated files with numbers like 1,5 come from locales with a decimal comma.
+    decimal = "," if delimiter == ";" and _DECIMAL_COMMA.search(text) else "."
+    types: dict[str, pa.DataType] = {}
+    multiline = False
+    # Each retry widens one column's type or turns on multi-line values, so this ends.
+    for _ in range(2 * len(names) + 2):
+        try:
+            rows = _stream(
+                path, dest, names, encoding, delimiter, decimal, types, multiline, filename, limits
+            )
+        except _Widen as widen:
+            types[widen.column] = widen.to
+        except _NeedMultiline:
+            multiline = True
+        else:
+            return ReadReport(
+                fmt=fmt, rows=rows, columns=len(names), encoding=encoding, delimiter=delimiter
+            )
+    raise InvalidInput(f"'{filename}' could not be read: its column types keep changing.")
+
+
+def _stream(
+    path: Path,
+    dest: Path,
+    names: list[str],
+    encoding: str,
+    delimiter: str,
+    decimal: str,
+    types: dict[str, pa.DataType],
+    multiline: bool,
+    filename: str,
+    limits: Limits,
+) -> int:
+    bad_rows: list[pacsv.InvalidRow] = []
+
+    def on_invalid_row(row: pacsv.InvalidRow) -> str:
+        bad_rows.append(row)
+        return "error"
+
+    with ParquetSink(dest, filename=filename, limits=limits) as sink:
+        try:
+            reader = pacsv.open_csv(
+                path,
+                read_options=pacsv.ReadOptions(
+                    encoding=encoding, column_names=names, skip_rows=1, block_size=BLOCK_BYTES
+                ),
+                parse_options=pacsv.ParseOptions(
+                    delimiter=delimiter,
+                    newlines_in_values=multiline,
+                    invalid_row_handler=on_invalid_row,
+                ),
+                convert_options=pacsv.ConvertOptions(
+                    column_types=types,
+                    null_values=_NULLS,
+                    strings_can_be_null=True,
+                    timestamp_parsers=[pacsv.ISO8601],
+                    decimal_point=decimal,
+                ),
+            )
+            for batch in reader:
+                sink.write(batch)
+        except pa.ArrowInvalid as error:
+            _explain(error, bad_rows, names, multiline, delimiter, filename, path, encoding)
+        return sink.finish()
+
+
+def _explain(
+    error: pa.ArrowInvalid,
+    bad_rows: list[pacsv.InvalidRow],
+    names: list[str],
+    multiline: bool,
+    delimiter: str,
+    filename: str,
+    path: Path,
+    encoding: str,
+) -> NoReturn:
+    """Turns a pyarrow failure into a retry or into a message the user can act on."""
+    conversion = _CONVERSION.search(str(error))
+    if conversion:
+        column = names[int(conversion.group(1))]
+        failed = conversion.group(2).strip()
+        raise _Widen(column, pa.float64() if failed == "int64" else pa.string())
+    if bad_rows:
+        row = bad_rows[0]
+        if not multiline and '"' in row.text:
+            raise _NeedMultiline
+        number = row.number or _line_number(path, encoding, row.text)
+        where = f"Line {number}" if number else "A row"
+        shown = row.text if len(row.text) <= 60 else row.text[:57] + "..."
+        raise InvalidInput(
+            f"{where} of '{filename}' has {row.actual_columns} values but the header has "
+            f"{row.expected_columns} columns (detected delimiter: {_name(delimiter)}). "
+            f"The row reads: {shown!r}. Fix that row, or check the file uses one delimiter."
+        )
+    raise InvalidInput(f"'{filename}' could not be read as a table: {error}")
+
+
+def _name(delimiter: str) -> str:
+    return {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}.get(delimiter, delimiter)
+
+
+def _line_number(path: Path, encoding: str, row_text: str) -> int | None:
+    """The line on which a bad row stands (pyarrow's parallel parser does not know it)."""
+    with path.open(encoding=encoding, errors="replace", newline="") as handle:
+        for number, line in enumerate(handle, start=1):
+            if line.rstrip("\r\n").lstrip("\ufeff") == row_text:
+                return number
+    return None

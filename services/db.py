@@ -45,6 +45,12 @@ def get_engine(settings: Settings) -> Engine:
     return _engines[url]
 
 
+def dispose_engines() -> None:
+    """Closes every pooled connection (at shutdown, and between tests)."""
+    while _engines:
+        _engines.popitem()[1].dispose()
+
+
 def migrate(engine: Engine) -> None:
     """Bring the database schema up to the newest Alembic revision."""
     config = Config()

@@ -1,0 +1,13 @@
+"""Kaizen Studio's Streamlit entry: sets up the app, builds the navigation, runs the page."""
+
+import streamlit as st
+
+from pages._runtime import app_engine
+
+st.set_page_config(page_title="Kaizen Studio", page_icon=":material/insights:", layout="wide")
+app_engine()  # connects and migrates once per process, before any page touches the database
+
+pages = [
+    st.Page("pages/datasets.py", title="Datasets", icon=":material/table:", default=True),
+]
+st.navigation(pages).run()

@@ -1,0 +1,56 @@
+"""What every page shares: the cached engine and the translation of errors into messages."""
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import streamlit as st
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from services.config import Settings, get_settings
+from services.db import get_engine, migrate, session_scope
+from services.errors import KaizenError
+from services.logs import log_file, setup_logging
+
+log = logging.getLogger("kaizen.ui")
+
+
+def settings() -> Settings:
+    return get_settings()
+
+
+def app_engine() -> Engine:
+    """The database engine of the configured installation, migrated on first use."""
+    return _engine_for(get_settings().sqlalchemy_url)
+
+
+@st.cache_resource(show_spinner=False)
+def _engine_for(url: str) -> Engine:
+    current = get_settings()
+    setup_logging(current)
+    engine = get_engine(current)
+    migrate(engine)
+    return engine
+
+
+@contextmanager
+def session() -> Iterator[Session]:
+    with session_scope(app_engine()) as active:
+        yield active
+
+
+@contextmanager
+def shown_errors() -> Iterator[None]:
+    """Shows domain errors as messages, and anything unexpected without its traceback."""
+    try:
+        yield
+    except KaizenError as error:
+        st.error(str(error), icon=":material/error:")
+    except Exception:
+        log.exception("page action failed")
+        st.error(
+            "Something went wrong on our side and nothing was changed. "
+            f"An admin can find the details in {log_file(get_settings())}.",
+            icon=":material/error:",
+        )

@@ -1,0 +1,214 @@
+"""Datasets page: upload a table, then read its schema, rows and versions."""
+
+import pandas as pd
+import streamlit as st
+from streamlit.runtime.uploaded_file_manager import UploadedFile
+
+from pages._runtime import session, settings, shown_errors
+from services import datasets
+from services.errors import ColumnNamesNeedFixing, SheetChoiceRequired
+from services.ingest.detect import EXTENSIONS
+from services.models import ColumnRole, DatasetPublic
+
+FILE_TYPES = [extension.lstrip(".") for extension in EXTENSIONS]
+ROLES = [role.value for role in ColumnRole]
+
+
+def upload_section() -> None:
+    """File picker, name and sheet choice, then the add button."""
+    with st.expander("Add a dataset", expanded=not _any_datasets(), icon=":material/upload:"):
+        upload = st.file_uploader(
+            "Table file",
+            type=FILE_TYPES,
+            key="upload",
+            help="CSV, TSV, Excel, Parquet or JSON lines",
+        )
+        if upload is None:
+            return
+        name = st.text_input(
+            "Dataset name",
+            value=upload.name.rsplit(".", 1)[0],
+            help="A file uploaded under an existing name becomes its new version.",
+        )
+        sheet = _sheet_choice(upload)
+        rename = st.session_state.get("rename_for") == upload.file_id
+        if st.button("Add dataset", type="primary", icon=":material/add:"):
+            _add(upload, name, sheet, rename)
+
+
+def _sheet_choice(upload: UploadedFile) -> str | None:
+    if not upload.name.lower().endswith((".xlsx", ".xlsm")):
+        return None
+    cache = st.session_state.setdefault("sheets", {})
+    if upload.file_id not in cache:
+        with shown_errors():
+            upload.seek(0)
+            cache[upload.file_id] = datasets.upload_sheets(
+                settings=settings(), source=upload, filename=upload.name
+            )
+    sheets = cache.get(upload.file_id) or []
+    if len(sheets) < 2:
+        return sheets[0] if sheets else None
+    return st.selectbox("Sheet", sheets, help="This workbook has several sheets; pick the table.")
+
+
+def _add(upload: UploadedFile, name: str, sheet: str | None, rename: bool) -> None:
+    upload.seek(0)
+    try:
+        with st.spinner(f"Reading {upload.name}..."), shown_errors(), session() as db:
+            outcome = datasets.add_dataset(
+                session=db,
+                settings=settings(),
+                source=upload,
+                filename=upload.name,
+                name=name,
+                sheet=sheet,
+                rename_columns=rename,
+            )
+            st.session_state["selected_name"] = outcome.dataset.name
+            st.session_state["flash"] = (
+                f"Added {outcome.dataset.name} version {outcome.dataset.version}."
+                if outcome.created
+                else f"This file is already stored as {outcome.dataset.name} "
+                f"version {outcome.dataset.version}; nothing was added."
+            )
+            st.session_state.pop("rename_for", None)
+            st.rerun()
+    except ColumnNamesNeedFixing as problem:
+        _offer_names(upload, problem)
+    except SheetChoiceRequired as problem:
+        st.warning(str(problem))
+
+
+def _offer_names(upload: UploadedFile, problem: ColumnNamesNeedFixing) -> None:
+    st.warning(str(problem), icon=":material/warning:")
+    st.dataframe(pd.DataFrame({"suggested name": problem.suggested}), hide_index=True)
+    if st.button("Use these names and add", icon=":material/check:"):
+        st.session_state["rename_for"] = upload.file_id
+        st.rerun()
+
+
+def _any_datasets() -> bool:
+    with session() as db:
+        return bool(datasets.list_datasets(session=db))
+
+
+def dataset_picker() -> DatasetPublic | None:
+    """Choose a dataset by name, then one of its versions (newest by default)."""
+    with session() as db:
+        summaries = datasets.list_datasets(session=db)
+    if not summaries:
+        st.info("No datasets yet. Upload a CSV, Excel, Parquet or JSON lines file above.")
+        return None
+    names = [s.name for s in summaries]
+    chosen = st.session_state.get("selected_name")
+    index = names.index(chosen) if chosen in names else 0
+    left, right = st.columns([3, 1])
+    name = left.selectbox("Dataset", names, index=index)
+    st.session_state["selected_name"] = name
+    with session() as db:
+        versions = datasets.list_versions(session=db, name=name)
+    version = right.selectbox("Version", versions, format_func=lambda d: f"v{d.version}")
+    return version
+
+
+def overview(dataset: DatasetPublic) -> None:
+    cells = st.columns(4)
+    cells[0].metric("Rows", f"{dataset.rows:,}")
+    cells[1].metric("Columns", f"{dataset.columns:,}")
+    cells[2].metric("File", dataset.source_format.upper(), help=dataset.source_filename)
+    cells[3].metric("Size", f"{dataset.size_bytes / 1e6:,.1f} MB")
+    details = [f"from {dataset.source_filename}"]
+    if dataset.sheet:
+        details.append(f"sheet {dataset.sheet}")
+    if dataset.encoding:
+        details.append(f"encoding {dataset.encoding}")
+    st.caption(" · ".join(details) + f" · SHA-256 {dataset.sha256[:12]}")
+
+
+def schema_tab(dataset: DatasetPublic) -> None:
+    """The inferred columns; the role column is editable."""
+    frame = pd.DataFrame([c.model_dump(mode="json") for c in dataset.column_infos])
+    frame = frame[["name", "kind", "role", "missing", "dtype"]]
+    with st.form(f"roles-{dataset.id}", border=False):
+        edited = st.data_editor(
+            frame,
+            hide_index=True,
+            width="stretch",
+            disabled=["name", "kind", "missing", "dtype"],
+            column_config={
+                "role": st.column_config.SelectboxColumn(
+                    "role", options=ROLES, required=True, help="How training treats the column"
+                ),
+                "missing": st.column_config.NumberColumn("missing", format="%d"),
+            },
+        )
+        if st.form_submit_button("Save roles", icon=":material/save:"):
+            with shown_errors(), session() as db:
+                roles = dict(zip(edited["name"], edited["role"], strict=True))
+                datasets.set_column_roles(session=db, dataset_id=dataset.id, roles=roles)
+                st.session_state["flash"] = "Column roles saved."
+                st.rerun()
+
+
+def preview_tab(dataset: DatasetPublic) -> None:
+    size = settings().preview_page_size
+    pages = max(1, -(-dataset.rows // size))
+    page = st.number_input(
+        "Page", min_value=1, max_value=pages, value=1, step=1, key=f"page-{dataset.id}"
+    )
+    with session() as db:
+        shown = datasets.preview(
+            session=db, settings=settings(), dataset_id=dataset.id, page=int(page)
+        )
+    st.dataframe(shown.table, hide_index=True, width="stretch")
+    first = (shown.page - 1) * size + 1
+    st.caption(
+        f"Rows {first:,} to {first + shown.table.num_rows - 1:,} of {shown.total_rows:,} "
+        f"· page {shown.page} of {shown.pages}"
+    )
+
+
+def versions_tab(dataset: DatasetPublic) -> None:
+    with session() as db:
+        versions = datasets.list_versions(session=db, name=dataset.name)
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "version": v.version,
+                    "id": v.id,
+                    "added": v.created_at,
+                    "rows": v.rows,
+                    "columns": v.columns,
+                    "file": v.source_filename,
+                    "sha256": v.sha256[:12],
+                }
+                for v in versions
+            ]
+        ),
+        hide_index=True,
+        width="stretch",
+    )
+    with st.popover("Delete this version", icon=":material/delete:"):
+        st.write(f"Delete {dataset.name} version {dataset.version}? This cannot be undone.")
+        if st.button("Delete", type="primary", key=f"delete-{dataset.id}"):
+            with shown_errors(), session() as db:
+                datasets.delete_dataset(session=db, settings=settings(), dataset_id=dataset.id)
+                st.session_state["flash"] = f"Deleted {dataset.name} version {dataset.version}."
+                st.rerun()
+
+
+st.title("Datasets")
+if flash := st.session_state.pop("flash", None):
+    st.success(flash, icon=":material/check_circle:")
+upload_section()
+if (chosen := dataset_picker()) is not None:
+    overview(chosen)
+    schema, rows, history = st.tabs(["Schema", "Preview", "Versions"])
+    with schema:
+        schema_tab(chosen)
+    with rows:
+        preview_tab(chosen)
+    with history:
+        versions_tab(chosen)

@@ -45,12 +45,18 @@ def shown_errors() -> Iterator[None]:
     """Shows domain errors as messages, and anything unexpected without its traceback."""
     try:
         yield
-    except KaizenError as error:
+    except Exception as error:
+        show_error(error)
+
+
+def show_error(error: Exception) -> None:
+    """A domain error's own message; for anything else a plain apology, the details logged."""
+    if isinstance(error, KaizenError):
         st.error(str(error), icon=":material/error:")
-    except Exception:
-        log.exception("page action failed")
-        st.error(
-            "Something went wrong on our side and nothing was changed. "
-            f"An admin can find the details in {log_file(get_settings())}.",
-            icon=":material/error:",
-        )
+        return
+    log.error("page action failed", exc_info=error)
+    st.error(
+        "Something went wrong on our side and nothing was changed. "
+        f"An admin can find the details in {log_file(get_settings())}.",
+        icon=":material/error:",
+    )

@@ -4,9 +4,9 @@ import pandas as pd
 import streamlit as st
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
-from pages._runtime import session, settings, shown_errors
+from pages._runtime import session, settings, show_error, shown_errors
 from services import datasets
-from services.errors import ColumnNamesNeedFixing, SheetChoiceRequired
+from services.errors import ColumnNamesNeedFixing
 from services.ingest.detect import EXTENSIONS
 from services.models import ColumnRole, DatasetPublic
 
@@ -16,11 +16,13 @@ ROLES = [role.value for role in ColumnRole]
 
 def upload_section() -> None:
     """File picker, name and sheet choice, then the add button."""
-    with st.expander("Add a dataset", expanded=not _any_datasets(), icon=":material/upload:"):
+    with st.container(border=True):
+        st.subheader("Add a dataset", anchor=False)
+        # A fresh key after each upload empties the picker for the next file.
         upload = st.file_uploader(
             "Table file",
             type=FILE_TYPES,
-            key="upload",
+            key=f"upload-{st.session_state.get('uploads', 0)}",
             help="CSV, TSV, Excel, Parquet or JSON lines",
         )
         if upload is None:
@@ -31,9 +33,14 @@ def upload_section() -> None:
             help="A file uploaded under an existing name becomes its new version.",
         )
         sheet = _sheet_choice(upload)
-        rename = st.session_state.get("rename_for") == upload.file_id
         if st.button("Add dataset", type="primary", icon=":material/add:"):
-            _add(upload, name, sheet, rename)
+            _add(upload, name, sheet, rename=False)
+        offer = st.session_state.get("names_offer")
+        if offer and offer["file_id"] == upload.file_id:
+            st.warning(offer["message"], icon=":material/warning:")
+            st.dataframe(pd.DataFrame({"suggested name": offer["suggested"]}), hide_index=True)
+            if st.button("Use these names and add", icon=":material/check:"):
+                _add(upload, name, sheet, rename=True)
 
 
 def _sheet_choice(upload: UploadedFile) -> str | None:
@@ -52,10 +59,10 @@ def _sheet_choice(upload: UploadedFile) -> str | None:
     return st.selectbox("Sheet", sheets, help="This workbook has several sheets; pick the table.")
 
 
-def _add(upload: UploadedFile, name: str, sheet: str | None, rename: bool) -> None:
+def _add(upload: UploadedFile, name: str, sheet: str | None, *, rename: bool) -> None:
     upload.seek(0)
     try:
-        with st.spinner(f"Reading {upload.name}..."), shown_errors(), session() as db:
+        with st.spinner(f"Reading {upload.name}..."), session() as db:
             outcome = datasets.add_dataset(
                 session=db,
                 settings=settings(),
@@ -65,32 +72,25 @@ def _add(upload: UploadedFile, name: str, sheet: str | None, rename: bool) -> No
                 sheet=sheet,
                 rename_columns=rename,
             )
-            st.session_state["selected_name"] = outcome.dataset.name
-            st.session_state["flash"] = (
-                f"Added {outcome.dataset.name} version {outcome.dataset.version}."
-                if outcome.created
-                else f"This file is already stored as {outcome.dataset.name} "
-                f"version {outcome.dataset.version}; nothing was added."
-            )
-            st.session_state.pop("rename_for", None)
-            st.rerun()
     except ColumnNamesNeedFixing as problem:
-        _offer_names(upload, problem)
-    except SheetChoiceRequired as problem:
-        st.warning(str(problem))
-
-
-def _offer_names(upload: UploadedFile, problem: ColumnNamesNeedFixing) -> None:
-    st.warning(str(problem), icon=":material/warning:")
-    st.dataframe(pd.DataFrame({"suggested name": problem.suggested}), hide_index=True)
-    if st.button("Use these names and add", icon=":material/check:"):
-        st.session_state["rename_for"] = upload.file_id
+        offer = {"file_id": upload.file_id, "message": str(problem), "suggested": problem.suggested}
+        st.session_state["names_offer"] = offer
         st.rerun()
-
-
-def _any_datasets() -> bool:
-    with session() as db:
-        return bool(datasets.list_datasets(session=db))
+    except Exception as error:
+        show_error(error)
+        return
+    added = outcome.dataset
+    st.session_state.pop("names_offer", None)
+    st.session_state["uploads"] = st.session_state.get("uploads", 0) + 1
+    st.session_state["selected_name"] = added.name
+    st.session_state[_version_key(added.name)] = added.version
+    st.session_state["flash"] = (
+        f"Added {added.name} version {added.version}."
+        if outcome.created
+        else f"This file is already stored as {added.name} version {added.version}; "
+        "nothing was added."
+    )
+    st.rerun()
 
 
 def dataset_picker() -> DatasetPublic | None:
@@ -108,8 +108,24 @@ def dataset_picker() -> DatasetPublic | None:
     st.session_state["selected_name"] = name
     with session() as db:
         versions = datasets.list_versions(session=db, name=name)
-    version = right.selectbox("Version", versions, format_func=lambda d: f"v{d.version}")
-    return version
+    by_number = {v.version: v for v in versions}
+    # Keyed by dataset so switching datasets never keeps another dataset's version.
+    number = right.selectbox(
+        "Version", list(by_number), format_func=lambda n: f"v{n}", key=_version_key(name)
+    )
+    return by_number[number]
+
+
+def _human_size(size: int) -> str:
+    for unit in ("bytes", "KB", "MB"):
+        if size < 1000:
+            return f"{size:,.0f} {unit}" if unit == "bytes" else f"{size:,.1f} {unit}"
+        size /= 1000  # type: ignore[assignment]
+    return f"{size:,.1f} GB"
+
+
+def _version_key(name: str) -> str:
+    return f"version-{name}"
 
 
 def overview(dataset: DatasetPublic) -> None:
@@ -117,7 +133,7 @@ def overview(dataset: DatasetPublic) -> None:
     cells[0].metric("Rows", f"{dataset.rows:,}")
     cells[1].metric("Columns", f"{dataset.columns:,}")
     cells[2].metric("File", dataset.source_format.upper(), help=dataset.source_filename)
-    cells[3].metric("Size", f"{dataset.size_bytes / 1e6:,.1f} MB")
+    cells[3].metric("Size", _human_size(dataset.size_bytes))
     details = [f"from {dataset.source_filename}"]
     if dataset.sheet:
         details.append(f"sheet {dataset.sheet}")

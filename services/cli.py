@@ -66,7 +66,7 @@ def _cli_hint(error: KaizenError) -> str:
 
 
 def _parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument("--json", action="store_true", help="print one JSON document")
     parser = _Parser(prog="kaizen", description="Kaizen Studio from the command line.")
     groups = parser.add_subparsers(required=True, metavar="COMMAND", parser_class=_Parser)

@@ -143,7 +143,8 @@ def preview(
     page = min(max(1, page), pages)
     source = pq.ParquetFile(parquet_path(settings, dataset))
     start, stop = (page - 1) * size, min(page * size, dataset.rows)
-    groups, first_row, offset = [], 0, 0
+    groups: list[int] = []
+    first_row = offset = 0
     for g in range(source.metadata.num_row_groups):
         group_rows = source.metadata.row_group(g).num_rows
         if first_row + group_rows > start and first_row < stop:
@@ -259,7 +260,8 @@ def _staged(
         yield source, digest.hexdigest(), size
         return
     settings.tmp_dir.mkdir(parents=True, exist_ok=True)
-    staged = settings.tmp_dir / f"upload-{uuid.uuid4().hex}"
+    # Keep the extension: some readers (openpyxl) decide what they open by it.
+    staged = settings.tmp_dir / f"upload-{uuid.uuid4().hex}{Path(filename).suffix.lower()[:10]}"
     try:
         with staged.open("wb") as out:
             while chunk := source.read(CHUNK):

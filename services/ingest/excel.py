@@ -1,6 +1,7 @@
 """Excel workbooks: bounded decompression, a chosen sheet, and column types from cell values."""
 
 import datetime as dt
+import logging
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +14,7 @@ from services.errors import InvalidInput, SheetChoiceRequired
 from services.ingest.common import Limits, ParquetSink, ReadReport, check_cells
 from services.ingest.names import usable_names
 
+log = logging.getLogger("kaizen.ingest")
 BATCH_ROWS = 50_000
 _EXCEL_ERRORS = {"#N/A", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#NULL!"}
 _MAX_RATIO = 200  # real sheets compress about 10-30x; far beyond that is a decompression bomb
@@ -74,6 +76,7 @@ def _open(path: Path, filename: str) -> Any:
     try:
         return openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception:  # openpyxl raises many kinds on damaged parts
+        log.warning("openpyxl could not open %s", filename, exc_info=True)
         raise InvalidInput(
             f"'{filename}' is damaged: its workbook parts cannot be read. "
             "Open it in Excel, save it again as .xlsx and upload the new file."

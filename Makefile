@@ -1,0 +1,35 @@
+# The habits of this project. `make run` and `make test` work on a fresh machine.
+SHELL := /bin/bash
+.DEFAULT_GOAL := run
+
+# uv from PATH, else the one pip installs (`python3 -m uv` works wherever pip put it).
+UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+export KAIZEN_HOME ?= $(CURDIR)/data
+
+.PHONY: run test lint bench setup browser
+
+setup:
+	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 \
+		|| python3 -m pip install --quiet uv
+	$(UV) sync --frozen
+
+run: setup
+	$(UV) run --frozen kaizen init
+	$(UV) run --frozen streamlit run app.py --server.address 127.0.0.1 --server.port 8501
+
+# Debian's Chromium for the browser tests (Playwright drives it; it never downloads one).
+browser:
+	@test -x /usr/bin/chromium || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium fonts-dejavu-core; }
+
+test: setup browser lint
+	$(UV) run --frozen pytest tests/unit tests/integration tests/ui tests/e2e
+
+lint: setup
+	$(UV) run --frozen ruff check .
+	$(UV) run --frozen ruff format --check .
+	$(UV) run --frozen mypy
+
+bench: setup
+	$(UV) run --frozen python benchmarks/ingest.py

@@ -1,0 +1,128 @@
+"""The Datasets page, run headless with Streamlit's AppTest against a real database."""
+
+import io
+from pathlib import Path
+
+import openpyxl
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from services.config import Settings
+
+APP = str(Path(__file__).parents[2] / "app.py")
+CSV = b"customer_id,age,plan\n1,34,gold\n2,,silver\n3,51,gold\n"
+
+
+@pytest.fixture
+def app(settings: Settings) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    assert not at.exception
+    return at
+
+
+def upload(at: AppTest, name: str, content: bytes) -> None:
+    at.file_uploader[0].set_value((name, content, "application/octet-stream"))
+    at.run()
+
+
+def click(at: AppTest, label: str) -> None:
+    next(b for b in at.button if b.label == label).click()
+    at.run()
+
+
+def test_empty_state_invites_an_upload(app: AppTest) -> None:
+    assert app.title[0].value == "Datasets"
+    assert app.info[0].value.startswith("No datasets yet.")
+
+
+def test_upload_shows_schema_and_preview(app: AppTest) -> None:
+    upload(app, "customers.csv", CSV)
+    assert app.text_input[0].value == "customers"
+    click(app, "Add dataset")
+    assert not app.exception
+    assert app.success[0].value == "Added customers version 1."
+    assert app.selectbox[0].value == "customers"
+    assert [m.value for m in app.metric][:2] == ["3", "3"]
+    schema = app.dataframe[0].value
+    assert list(schema["name"]) == ["customer_id", "age", "plan"]
+    assert list(schema["kind"]) == ["integer", "integer", "category"]
+    preview = app.dataframe[1].value
+    assert preview["plan"].tolist() == ["gold", "silver", "gold"]
+
+
+def test_same_file_again_adds_nothing(app: AppTest) -> None:
+    upload(app, "customers.csv", CSV)
+    click(app, "Add dataset")
+    upload(app, "customers.csv", CSV)
+    click(app, "Add dataset")
+    assert app.success[0].value == (
+        "This file is already stored as customers version 1; nothing was added."
+    )
+
+
+def test_bad_file_shows_a_clear_message_and_no_traceback(app: AppTest) -> None:
+    upload(app, "broken.csv", b"a,b\n1,2\n3,4,5\n")
+    click(app, "Add dataset")
+    assert not app.exception
+    assert app.error[0].value == (
+        "Line 3 of 'broken.csv' has 3 values but the header has 2 columns (detected delimiter: "
+        "comma). The row reads: '3,4,5'. Fix that row, or check the file uses one delimiter."
+    )
+    assert app.info[0].value.startswith("No datasets yet.")
+
+
+def test_repeated_column_names_can_take_the_suggested_names(app: AppTest) -> None:
+    upload(app, "dupes.csv", b"a,a,\n1,2,3\n")
+    click(app, "Add dataset")
+    assert app.warning[0].value.startswith("The header row needs fixing")
+    assert app.dataframe[0].value["suggested name"].tolist() == ["a", "a_2", "column_3"]
+    click(app, "Use these names and add")
+    assert app.success[0].value == "Added dupes version 1."
+    assert app.dataframe[0].value["name"].tolist() == ["a", "a_2", "column_3"]
+
+
+def test_workbook_with_several_sheets_asks_which(app: AppTest) -> None:
+    workbook = openpyxl.Workbook()
+    workbook.active.title = "Notes"
+    workbook.active.append(["note"])
+    workbook.active.append(["read me"])
+    sales = workbook.create_sheet("Sales")
+    sales.append(["region", "amount"])
+    sales.append(["north", 10])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    upload(app, "book.xlsx", buffer.getvalue())
+    sheet = next(s for s in app.selectbox if s.label == "Sheet")
+    assert sheet.options == ["Notes", "Sales"]
+    sheet.set_value("Sales")
+    app.run()
+    click(app, "Add dataset")
+    assert app.success[0].value == "Added book version 1."
+    assert app.dataframe[0].value["name"].tolist() == ["region", "amount"]
+
+
+def test_preview_pages_through_rows(app: AppTest, monkeypatch: pytest.MonkeyPatch) -> None:
+    rows = "".join(f"{i},{i * 2}\n" for i in range(1, 121))
+    upload(app, "numbers.csv", ("n,double\n" + rows).encode())
+    click(app, "Add dataset")
+    assert app.dataframe[1].value["n"].tolist() == list(range(1, 51))
+    page = next(n for n in app.number_input if n.label == "Page")
+    page.set_value(3)
+    app.run()
+    assert app.dataframe[1].value["n"].tolist() == list(range(101, 121))
+    assert app.caption[-1].value == "Rows 101 to 120 of 120 · page 3 of 3"
+
+
+def test_new_file_under_same_name_becomes_version_two_and_can_be_deleted(app: AppTest) -> None:
+    upload(app, "customers.csv", CSV)
+    click(app, "Add dataset")
+    upload(app, "customers.csv", CSV + b"4,29,bronze\n")
+    click(app, "Add dataset")
+    assert app.success[0].value == "Added customers version 2."
+    version = next(s for s in app.selectbox if s.label == "Version")
+    assert version.options == ["v2", "v1"]
+    click(app, "Delete")
+    assert app.success[0].value == "Deleted customers version 2."
+    version = next(s for s in app.selectbox if s.label == "Version")
+    assert version.options == ["v1"]

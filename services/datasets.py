@@ -64,6 +64,10 @@ def add_dataset(
     """Stores an uploaded table as a new version of dataset `name` (the file's stem by default)."""
     name = _valid_name(name if name is not None else Path(filename).stem)
     with _staged(source, filename, settings) as (path, sha256, size):
+        if sheet is None:
+            sheets = workbook_sheets(path, filename=filename, limits=_limits(settings))
+            if len(sheets) == 1:
+                sheet = sheets[0]  # the sheet that is read anyway: dedupe and store under it
         same = session.exec(
             select(Dataset).where(
                 Dataset.name == name, Dataset.sha256 == sha256, Dataset.sheet == sheet

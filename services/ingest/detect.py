@@ -130,6 +130,36 @@ def detect_encoding(filename: str, sample: bytes) -> str:
     return "latin-1"
 
 
+_FALLBACKS = ("utf-8", "cp1252", "latin-1")
+
+
+def confirm_encoding(path: Path, sample: bytes, encoding: str) -> str:
+    """`encoding` if the whole file decodes with it, else the next of cp1252 and latin-1 that does.
+
+    The guess comes from the first SAMPLE_BYTES only: an export whose first accented letter
+    comes later would otherwise be read as UTF-8 (stored as bytes) or cp1252 (a crash).
+    """
+    if len(sample) < SAMPLE_BYTES or sample.startswith(codecs.BOM_UTF8):
+        return encoding
+    if encoding not in _FALLBACKS:
+        return encoding
+    for candidate in _FALLBACKS[_FALLBACKS.index(encoding) :]:
+        if _decodes(path, candidate):
+            return candidate
+    return "latin-1"  # defines every byte
+
+
+def _decodes(path: Path, encoding: str) -> bool:
+    decoder = codecs.getincrementaldecoder(encoding)()
+    with path.open("rb") as handle:
+        try:
+            while chunk := handle.read(4 * 1024 * 1024):
+                decoder.decode(chunk, final=False)
+        except UnicodeDecodeError:
+            return False
+    return True
+
+
 def decode_sample(filename: str, sample: bytes, encoding: str) -> str:
     """The sample as text without a byte-order mark; refuses text that is mostly control bytes."""
     text = codecs.getincrementaldecoder(encoding)(errors="replace").decode(sample, final=False)

@@ -9,6 +9,7 @@ MAX_NAME_LENGTH = 200
 
 def usable_names(names: list[str], *, rename: bool) -> list[str]:
     """`names` if usable; else fixed names when `rename`, or an error offering them."""
+    names = [name.strip() for name in names]  # as CSV headers: stray spaces are never meant
     suggested = suggest_names(names)
     if suggested == names:
         return names

@@ -10,7 +10,12 @@ import pyarrow.parquet as pq
 
 from services.errors import InvalidInput
 from services.ingest.common import Limits, ParquetSink, ReadReport, check_cells
-from services.ingest.detect import decode_sample, detect_encoding, read_sample
+from services.ingest.detect import (
+    confirm_encoding,
+    decode_sample,
+    detect_encoding,
+    read_sample,
+)
 from services.ingest.names import usable_names
 
 BATCH_ROWS = 64 * 1024
@@ -45,7 +50,7 @@ def read_parquet(
 def read_json(path: Path, dest: Path, *, filename: str, rename: bool, limits: Limits) -> ReadReport:
     """Writes JSON lines (one object per line) or a JSON array of objects to `dest`."""
     sample = read_sample(path)
-    encoding = detect_encoding(filename, sample)
+    encoding = confirm_encoding(path, sample, detect_encoding(filename, sample))
     text = decode_sample(filename, sample, encoding)
     try:
         if text.lstrip().startswith("["):
@@ -53,7 +58,7 @@ def read_json(path: Path, dest: Path, *, filename: str, rename: bool, limits: Li
         elif encoding == "utf-8":
             table = pajson.read_json(path)
         else:
-            table = pa.Table.from_pylist(_json_lines(path, encoding, filename))
+            table = _from_records(_json_lines(path, encoding, filename), filename)
     except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
         raise InvalidInput(
             f"'{filename}' is not valid JSON lines ({_short(error)}). Each line must hold one "
@@ -100,7 +105,9 @@ def _from_records(records: object, filename: str) -> pa.Table:
             f"'{filename}' must hold a list of objects, one per row, such as "
             '[{"age": 41, "plan": "gold"}].'
         )
-    return pa.Table.from_pylist(records)
+    # Table.from_pylist takes its columns from the first record only: collect every key.
+    names = list(dict.fromkeys(key for record in records for key in record))
+    return pa.table({name: [record.get(name) for record in records] for name in names})
 
 
 def _flatten(table: pa.Table) -> pa.Table:

@@ -1,5 +1,8 @@
 """CSV and TSV: detected encoding and delimiter, streamed through pyarrow into Parquet."""
 
+import csv
+import io
+import itertools
 import re
 from pathlib import Path
 from typing import NoReturn
@@ -10,6 +13,7 @@ import pyarrow.csv as pacsv
 from services.errors import InvalidInput
 from services.ingest.common import Limits, ParquetSink, ReadReport
 from services.ingest.detect import (
+    confirm_encoding,
     decode_sample,
     detect_encoding,
     header_fields,
@@ -21,6 +25,7 @@ from services.ingest.names import usable_names
 BLOCK_BYTES = 16 * 1024 * 1024  # types are inferred from the first block
 _CONVERSION = re.compile(r"In CSV column #(\d+): .*CSV conversion error to ([\w\[\], ]+)")
 _DECIMAL_COMMA = re.compile(r"(^|;)-?\d+,\d+(;|$)", re.MULTILINE)
+_LEADING_ZERO = re.compile(r"^0\d+$")
 _NULLS = ["", "NA", "N/A", "n/a", "NaN", "nan", "NULL", "null", "None", "#N/A", "-"]
 
 
@@ -41,13 +46,13 @@ def read_delimited(
 ) -> ReadReport:
     """Writes a CSV/TSV file to `dest` as Parquet and says how it was read."""
     sample = read_sample(path)
-    encoding = detect_encoding(filename, sample)
+    encoding = confirm_encoding(path, sample, detect_encoding(filename, sample))
     text = decode_sample(filename, sample, encoding)
     delimiter = sniff_delimiter(text, fmt)
     names = usable_names(header_fields(text, delimiter), rename=rename)
     # Semicolon-separated files with numbers like 1,5 come from locales with a decimal comma.
     decimal = "," if delimiter == ";" and _DECIMAL_COMMA.search(text) else "."
-    types: dict[str, pa.DataType] = {}
+    types = _codes_with_leading_zeros(text, delimiter, names)
     multiline = False
     # Each retry widens one column's type or turns on multi-line values, so this ends.
     for _ in range(2 * len(names) + 2):
@@ -144,6 +149,22 @@ def _explain(
 
 def _name(delimiter: str) -> str:
     return {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}.get(delimiter, delimiter)
+
+
+def _codes_with_leading_zeros(
+    text: str, delimiter: str, names: list[str]
+) -> dict[str, pa.DataType]:
+    """Columns like zip codes or account numbers ("01234") stay text, keeping their zeros."""
+    rows = csv.reader(io.StringIO(text), delimiter=delimiter)
+    next(rows, None)
+    codes: set[str] = set()
+    for row in itertools.islice(rows, 2_000):
+        codes.update(
+            names[i]
+            for i, value in enumerate(row[: len(names)])
+            if _LEADING_ZERO.match(value.strip())
+        )
+    return dict.fromkeys(sorted(codes), pa.string())
 
 
 def _line_number(path: Path, encoding: str, row_text: str) -> int | None:

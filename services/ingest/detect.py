@@ -62,7 +62,7 @@ def detect_format(filename: str, sample: bytes) -> str:
             f"'{filename}' has the extension '{suffix or '(none)'}', which Kaizen Studio cannot "
             f"read. Upload a {SUPPORTED} file."
         )
-    if not sample.strip():
+    if not sample.removeprefix(codecs.BOM_UTF8).strip():
         raise InvalidInput(f"'{filename}' is empty. Upload a file that contains a table.")
     actual = _magic_kind(sample)
     return _reconcile(filename, claimed, actual)
@@ -95,15 +95,22 @@ def _reconcile(filename: str, claimed: str, actual: str) -> str:
     return claimed
 
 
+_TABLE_KINDS = {
+    "zip": "a zip archive or Excel workbook",
+    "parquet": "a Parquet file",
+    "ole": "an old-style or encrypted Office document",
+    "text": "plain text",
+}
+
+
 def _mismatch(filename: str, expected: str, actual: str) -> str:
-    found = {
-        "zip": "a zip archive or Excel workbook",
-        "parquet": "a Parquet file",
-        "ole": "an old-style or encrypted Office document",
-        "text": "plain text",
-    }.get(actual, actual)
+    if actual not in _TABLE_KINDS:  # an image, a PDF, an archive: renaming it will not help
+        return (
+            f"'{filename}' is named like {expected} but contains {actual}, not a table. "
+            f"Export the table from its program as {SUPPORTED} and upload that file."
+        )
     return (
-        f"'{filename}' is named like {expected} but contains {found}. "
+        f"'{filename}' is named like {expected} but contains {_TABLE_KINDS[actual]}. "
         "Rename the file with the extension that matches its content, or export it again."
     )
 

@@ -38,9 +38,9 @@ def read_workbook(
     workbook = _open(path, filename)
     try:
         chosen = _choose_sheet(list(workbook.sheetnames), sheet, filename)
-        rows = workbook[chosen].iter_rows(values_only=True)
+        rows = _guarded(workbook[chosen].iter_rows(values_only=True), filename)
         header = _header(rows, filename, chosen)
-        names = usable_names([_text(value) for value in header], rename=rename)
+        names = usable_names([_text(value) for value in header], filename=filename, rename=rename)
         with ParquetSink(dest, filename=filename, limits=limits) as sink:
             for chunk in _chunks(rows, len(names), filename, limits):
                 sink.write(_to_batch(chunk, names))
@@ -77,10 +77,24 @@ def _open(path: Path, filename: str) -> Any:
         return openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception:  # openpyxl raises many kinds on damaged parts
         log.warning("openpyxl could not open %s", filename, exc_info=True)
-        raise InvalidInput(
-            f"'{filename}' is damaged: its workbook parts cannot be read. "
-            "Open it in Excel, save it again as .xlsx and upload the new file."
-        ) from None
+        raise _damaged(filename) from None
+
+
+def _guarded(rows: Iterator[tuple[Any, ...]], filename: str) -> Iterator[tuple[Any, ...]]:
+    """The rows, which openpyxl parses only as they are read: damaged XML or zip data, or a
+    sheet longer than its zip header says, fails here rather than when the workbook opens."""
+    try:
+        yield from rows
+    except Exception:  # zipfile.BadZipFile, zlib.error, XML parse errors, ...
+        log.warning("openpyxl could not read a sheet of %s", filename, exc_info=True)
+        raise _damaged(filename) from None
+
+
+def _damaged(filename: str) -> InvalidInput:
+    return InvalidInput(
+        f"'{filename}' is damaged: its workbook parts cannot be read. "
+        "Open it in Excel, save it again as .xlsx and upload the new file."
+    )
 
 
 def _choose_sheet(sheets: list[str], sheet: str | None, filename: str) -> str:
@@ -102,7 +116,10 @@ def _header(rows: Iterator[tuple[Any, ...]], filename: str, sheet: str) -> tuple
     for row in rows:
         if any(value is not None for value in row):
             return _trim(row)
-    raise InvalidInput(f"Sheet '{sheet}' of '{filename}' is empty. Choose a sheet with a table.")
+    raise InvalidInput(
+        f"Sheet '{sheet}' of '{filename}' is empty. Choose a sheet that holds a table, "
+        "or put the table on this sheet and upload the file again."
+    )
 
 
 def _trim(row: tuple[Any, ...]) -> tuple[Any, ...]:

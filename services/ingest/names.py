@@ -7,7 +7,7 @@ from services.errors import ColumnNamesNeedFixing
 MAX_NAME_LENGTH = 200
 
 
-def usable_names(names: list[str], *, rename: bool) -> list[str]:
+def usable_names(names: list[str], *, filename: str, rename: bool) -> list[str]:
     """`names` if usable; else fixed names when `rename`, or an error offering them."""
     names = [name.strip() for name in names]  # as CSV headers: stray spaces are never meant
     suggested = suggest_names(names)
@@ -15,7 +15,7 @@ def usable_names(names: list[str], *, rename: bool) -> list[str]:
         return names
     if rename:
         return suggested
-    raise ColumnNamesNeedFixing(_describe_problem(names), suggested=suggested)
+    raise ColumnNamesNeedFixing(_describe_problem(names, filename), suggested=suggested)
 
 
 def suggest_names(names: list[str]) -> list[str]:
@@ -40,12 +40,13 @@ def suggest_names(names: list[str]) -> list[str]:
     return result
 
 
-def _describe_problem(names: list[str]) -> str:
+def _describe_problem(names: list[str], filename: str) -> str:
     problems = []
     blanks = [str(i) for i, name in enumerate(names, start=1) if not name.strip()]
     if blanks:
+        one = len(blanks) == 1
         problems.append(
-            f"column {', '.join(blanks[:5])} {'has' if len(blanks) == 1 else 'have'} no name"
+            f"column{'' if one else 's'} {', '.join(blanks[:5])} {'has' if one else 'have'} no name"
         )
     repeated = [name for name, n in Counter(n for n in names if n.strip()).items() if n > 1]
     if repeated:
@@ -55,6 +56,6 @@ def _describe_problem(names: list[str]) -> str:
     if too_long:
         problems.append(f"{len(too_long)} name(s) are longer than {MAX_NAME_LENGTH} characters")
     return (
-        "The header row needs fixing: " + "; ".join(problems) + ". "
-        "Accept the suggested names, or fix the header in the file and upload it again."
+        f"The column names in '{filename}' need fixing: " + "; ".join(problems) + ". "
+        "Accept the suggested names, or fix them in the file and upload it again."
     )

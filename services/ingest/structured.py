@@ -2,6 +2,7 @@
 
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow as pa
@@ -33,7 +34,9 @@ def read_parquet(
             for i, name in enumerate(source.schema_arrow.names)
             if not _PANDAS_INDEX.fullmatch(name)
         ]
-        names = usable_names([source.schema_arrow.names[i] for i in keep], rename=rename)
+        names = usable_names(
+            [source.schema_arrow.names[i] for i in keep], filename=filename, rename=rename
+        )
         check_cells(filename, source.metadata.num_rows, len(names), limits)
         with ParquetSink(dest, filename=filename, limits=limits) as sink:
             for batch in source.iter_batches(batch_size=BATCH_ROWS):
@@ -56,9 +59,9 @@ def read_json(path: Path, dest: Path, *, filename: str, rename: bool, limits: Li
         if text.lstrip().startswith("["):
             table = _json_array(path, encoding, filename)
         elif encoding == "utf-8":
-            table = pajson.read_json(path)
+            table = _fast_json_lines(path, encoding, filename)
         else:
-            table = _from_records(_json_lines(path, encoding, filename), filename)
+            table = _from_records(list(_json_lines(path, encoding, filename)), filename)
     except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
         raise InvalidInput(
             f"'{filename}' is not valid JSON lines ({_short(error)}). Each line must hold one "
@@ -67,7 +70,7 @@ def read_json(path: Path, dest: Path, *, filename: str, rename: bool, limits: Li
     if table.num_columns == 0:
         raise InvalidInput(f"'{filename}' holds no rows. Upload a file with at least one record.")
     table = _flatten(table)
-    names = usable_names(table.column_names, rename=rename)
+    names = usable_names(table.column_names, filename=filename, rename=rename)
     table = table.rename_columns(names)
     check_cells(filename, table.num_rows, table.num_columns, limits)
     with ParquetSink(dest, filename=filename, limits=limits) as sink:
@@ -85,18 +88,34 @@ def _json_array(path: Path, encoding: str, filename: str) -> pa.Table:
     return _from_records(records, filename)
 
 
-def _json_lines(path: Path, encoding: str, filename: str) -> list[dict[str, object]]:
-    records = []
+def _fast_json_lines(path: Path, encoding: str, filename: str) -> pa.Table:
+    try:
+        return pajson.read_json(path)
+    except pa.ArrowInvalid:
+        # A bad line (pyarrow would name it in its own terms, counting from 0) or values whose
+        # type changes between lines: read it line by line, naming the line or keeping text.
+        return _from_records(list(_json_lines(path, encoding, filename)), filename)
+
+
+def _json_lines(path: Path, encoding: str, filename: str) -> Iterator[dict[str, object]]:
+    """The records of a JSON lines file; a line that is not one JSON object is refused."""
     with path.open(encoding=encoding) as handle:
         for number, line in enumerate(handle, start=1):
-            if line.strip():
-                try:
-                    records.append(json.loads(line.lstrip("\ufeff")))
-                except json.JSONDecodeError:
-                    raise InvalidInput(
-                        f"Line {number} of '{filename}' is not valid JSON."
-                    ) from None
-    return records
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line.lstrip("\ufeff"))
+            except json.JSONDecodeError:
+                problem = "is not valid JSON"
+            else:
+                if isinstance(record, dict):
+                    yield record
+                    continue
+                problem = "is not a JSON object"
+            raise InvalidInput(
+                f"Line {number} of '{filename}' {problem}. Each line must hold one JSON object, "
+                'such as {"age": 41, "plan": "gold"}. Fix that line and upload the file again.'
+            )
 
 
 def _from_records(records: object, filename: str) -> pa.Table:
@@ -107,7 +126,18 @@ def _from_records(records: object, filename: str) -> pa.Table:
         )
     # Table.from_pylist takes its columns from the first record only: collect every key.
     names = list(dict.fromkeys(key for record in records for key in record))
-    return pa.table({name: [record.get(name) for record in records] for name in names})
+    return pa.table({name: _column([record.get(name) for record in records]) for name in names})
+
+
+def _column(values: list[object]) -> pa.Array:
+    """Values of one type keep it; a column that mixes types is kept as text."""
+    try:
+        return pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return pa.array(
+            [None if v is None else v if isinstance(v, str) else json.dumps(v) for v in values],
+            type=pa.string(),
+        )
 
 
 def _flatten(table: pa.Table) -> pa.Table:

@@ -49,7 +49,7 @@ def read_delimited(
     encoding = confirm_encoding(path, sample, detect_encoding(filename, sample))
     text = decode_sample(filename, sample, encoding)
     delimiter = sniff_delimiter(text, fmt)
-    names = usable_names(header_fields(text, delimiter), rename=rename)
+    names = usable_names(header_fields(text, delimiter), filename=filename, rename=rename)
     # Semicolon-separated files with numbers like 1,5 come from locales with a decimal comma.
     decimal = "," if delimiter == ";" and _DECIMAL_COMMA.search(text) else "."
     types = _codes_with_leading_zeros(text, delimiter, names)

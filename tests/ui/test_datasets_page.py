@@ -75,7 +75,7 @@ def test_bad_file_shows_a_clear_message_and_no_traceback(app: AppTest) -> None:
 def test_repeated_column_names_can_take_the_suggested_names(app: AppTest) -> None:
     upload(app, "dupes.csv", b"a,a,\n1,2,3\n")
     click(app, "Add dataset")
-    assert app.warning[0].value.startswith("The header row needs fixing")
+    assert app.warning[0].value.startswith("The column names in 'dupes.csv' need fixing")
     assert app.dataframe[0].value["suggested name"].tolist() == ["a", "a_2", "column_3"]
     click(app, "Use these names and add")
     assert app.success[0].value == "Added dupes version 1."

@@ -21,8 +21,8 @@ LONG = "x" * (MAX_NAME_LENGTH + 10)
     ],
 )
 def test_usable_names_are_kept(names: list[str]) -> None:
-    assert usable_names(names, rename=False) == names
-    assert usable_names(names, rename=True) == names
+    assert usable_names(names, filename="f.csv", rename=False) == names
+    assert usable_names(names, filename="f.csv", rename=True) == names
     assert suggest_names(names) == names
 
 
@@ -41,9 +41,9 @@ def test_usable_names_are_kept(names: list[str]) -> None:
 )
 def test_suggestions(names: list[str], suggested: list[str]) -> None:
     assert suggest_names(names) == suggested
-    assert usable_names(names, rename=True) == suggested
+    assert usable_names(names, filename="f.csv", rename=True) == suggested
     with pytest.raises(ColumnNamesNeedFixing) as raised:
-        usable_names(names, rename=False)
+        usable_names(names, filename="f.csv", rename=False)
     assert raised.value.suggested == suggested
 
 
@@ -51,7 +51,7 @@ def test_suggestions(names: list[str], suggested: list[str]) -> None:
     ("names", "fragments"),
     [
         (["id", ""], ["column 2 has no name"]),
-        (["", "", "x"], ["column 1, 2 have no name"]),
+        (["", "", "x"], ["columns 1, 2 have no name"]),
         (["a", "a"], ["'a' appears more than once"]),
         (["a", "a", "b", "b"], ["'a', 'b' appear more than once"]),
         (["", "a", "a"], ["column 1 has no name", "'a' appears more than once"]),
@@ -60,9 +60,9 @@ def test_suggestions(names: list[str], suggested: list[str]) -> None:
 )
 def test_the_message_names_each_problem(names: list[str], fragments: list[str]) -> None:
     with pytest.raises(ColumnNamesNeedFixing) as raised:
-        usable_names(names, rename=False)
+        usable_names(names, filename="f.csv", rename=False)
     message = str(raised.value)
-    assert message.startswith("The header row needs fixing: ")
+    assert message.startswith("The column names in 'f.csv' need fixing: ")
     for fragment in fragments:
         assert fragment in message
     assert "Accept the suggested names" in message
@@ -79,7 +79,7 @@ def test_surrounding_whitespace_is_trimmed_without_asking(
     names: list[str], cleaned: list[str]
 ) -> None:
     """Excel, Parquet and JSON headers with a stray space are fine, as CSV headers are."""
-    assert usable_names(names, rename=False) == cleaned
+    assert usable_names(names, filename="f.csv", rename=False) == cleaned
 
 
 def test_every_suggestion_is_unique_and_nonblank() -> None:

@@ -1,4 +1,4 @@
-"""Codes written with leading zeros (zip codes, account numbers) keep their zeros."""
+"""Values that are easy to get wrong: codes with leading zeros, types that change midway."""
 
 from pathlib import Path
 
@@ -19,3 +19,14 @@ def test_leading_zero_codes_stay_text(session: Session, settings: Settings, tmp_
     assert stored.column("account").to_pylist() == ["0042", "1234"]
     assert stored.column("amount").to_pylist() == [10, 20]
     assert [c.kind.value for c in outcome.dataset.column_infos] == ["text", "text", "integer"]
+
+
+def test_json_lines_whose_types_change_keep_the_column_as_text(
+    session: Session, settings: Settings, tmp_path: Path
+) -> None:
+    source = tmp_path / "mixed.jsonl"
+    source.write_text('{"a": 1, "b": "x"}\n{"a": "two", "b": "y"}\n{"a": 3.5, "b": null}\n')
+    outcome = add_dataset(session=session, settings=settings, source=source, filename=source.name)
+    stored = pq.read_table(parquet_path(settings, session.get(Dataset, outcome.dataset.id)))
+    assert stored.column("a").to_pylist() == ["1", "two", "3.5"]
+    assert stored.column("b").to_pylist() == ["x", "y", None]

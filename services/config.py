@@ -2,6 +2,7 @@
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -19,10 +20,20 @@ class Settings(BaseSettings):
     # Excel files are zip archives; this bounds what one may expand to (zip bombs).
     max_xlsx_uncompressed_mb: int = Field(default=2_000, ge=1)
     preview_page_size: int = Field(default=50, ge=1, le=1_000)
+    executor: Literal["local", "dask"] = "local"
+    dask_address: str | None = None  # e.g. tcp://scheduler:8786, for executor "dask"
+    max_parallel_jobs: int = Field(default=2, ge=1)
+    heartbeat_seconds: float = Field(default=1.0, gt=0)
+    # A running job silent for this long is marked failed (its process or machine died).
+    heartbeat_timeout_seconds: float = Field(default=30.0, gt=0)
 
     @property
     def datasets_dir(self) -> Path:
         return self.home / "datasets"
+
+    @property
+    def jobs_dir(self) -> Path:
+        return self.home / "jobs"
 
     @property
     def tmp_dir(self) -> Path:

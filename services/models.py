@@ -74,3 +74,64 @@ class DatasetPublic(DatasetBase):
     id: int
     created_at: datetime
     column_infos: list[ColumnInfo]
+
+
+class JobState(StrEnum):
+    queued = "queued"
+    running = "running"
+    succeeded = "succeeded"
+    failed = "failed"
+    cancelled = "cancelled"
+
+    @property
+    def finished(self) -> bool:
+        return self not in (JobState.queued, JobState.running)
+
+
+class JobBase(SQLModel):
+    kind: str = Field(index=True, max_length=50)
+    owner: str = Field(max_length=200)
+    project: str | None = Field(default=None, max_length=200)
+    state: JobState = Field(default=JobState.queued, index=True)
+    progress: float = 0.0
+    step: str = Field(default="", max_length=500)
+    error: str | None = None  # what the user reads; the traceback stays in the log file
+    executor: str = Field(default="local", max_length=20)
+
+
+class Job(JobBase, table=True):
+    """Long work done outside the page: its state, progress and outcome."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    target: str = Field(max_length=200)  # "module:function" of our own code, never user input
+    params: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+    result: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    cancel_requested: bool = False
+    # Running jobs hold one of KAIZEN_MAX_PARALLEL_JOBS slots; the unique constraint makes
+    # the limit hold even when the app and a worker start jobs at the same moment.
+    slot: int | None = Field(default=None, unique=True)
+    pid: int | None = None
+    host: str | None = Field(default=None, max_length=255)
+    log_path: str = Field(default="", max_length=1000)
+    created_at: datetime = Field(default_factory=utcnow)
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    heartbeat_at: datetime | None = None
+
+
+class JobPublic(JobBase):
+    id: int
+    log_path: str
+    params: dict[str, Any]
+    result: dict[str, Any] | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    heartbeat_at: datetime | None
+
+    @property
+    def elapsed_seconds(self) -> float:
+        if self.started_at is None:
+            return 0.0
+        end = self.finished_at or utcnow()
+        return max(0.0, (end - self.started_at).total_seconds())

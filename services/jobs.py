@@ -1,0 +1,228 @@
+"""Jobs: long work (profiling, training, ingest...) run in its own process, tracked in the DB."""
+
+import contextlib
+import logging
+import os
+import signal
+import socket
+from collections import deque
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import exc, update
+from sqlmodel import Session, col, select
+
+from services import executors
+from services.config import Settings
+from services.errors import InvalidInput, NotFound
+from services.models import Job, JobPublic, JobState, utcnow
+
+log = logging.getLogger("kaizen.jobs")
+JobFunction = Callable[..., dict[str, Any] | None]
+
+
+def submit(
+    *,
+    session: Session,
+    settings: Settings,
+    kind: str,
+    run: JobFunction,
+    params: dict[str, Any],
+    owner: str,
+    project: str | None = None,
+) -> JobPublic:
+    """Queues `run(ctx, **params)` as a job and starts it if a slot is free."""
+    job = Job(
+        kind=kind,
+        target=f"{run.__module__}:{run.__qualname__}",
+        params=params,
+        owner=owner,
+        project=project,
+        executor=settings.executor,
+    )
+    session.add(job)
+    session.commit()
+    settings.jobs_dir.mkdir(parents=True, exist_ok=True)
+    job.log_path = str((settings.jobs_dir / f"{job.id}.log").resolve())
+    session.commit()
+    dispatch(session=session, settings=settings)
+    return get_job(session=session, job_id=_id(job))
+
+
+def get_job(*, session: Session, job_id: int) -> JobPublic:
+    """One job as it stands now."""
+    session.expire_all()  # another process may have moved it on
+    job = session.get(Job, job_id)
+    if job is None:
+        raise NotFound(f"There is no job with id {job_id}. List jobs to see the ids.")
+    return JobPublic.model_validate(job.model_dump())
+
+
+def list_jobs(
+    *, session: Session, kind: str | None = None, active_only: bool = False, limit: int = 50
+) -> list[JobPublic]:
+    """The newest jobs first."""
+    query = select(Job).order_by(col(Job.id).desc()).limit(limit)
+    if kind is not None:
+        query = query.where(Job.kind == kind)
+    if active_only:
+        query = query.where(col(Job.state).in_([JobState.queued, JobState.running]))
+    session.expire_all()
+    return [JobPublic.model_validate(job.model_dump()) for job in session.exec(query)]
+
+
+def cancel(*, session: Session, settings: Settings, job_id: int) -> JobPublic:
+    """Cancels a queued job at once; asks a running one to stop (it does within seconds)."""
+    job = get_job(session=session, job_id=job_id)
+    if job.state.finished:
+        raise InvalidInput(
+            f"Job {job_id} has already {job.state.value}; there is nothing to cancel."
+        )
+    if _transition(session, job_id, JobState.queued, JobState.cancelled, step="Cancelled"):
+        return get_job(session=session, job_id=job_id)
+    session.exec(update(Job).where(col(Job.id) == job_id).values(cancel_requested=True))
+    session.commit()
+    row = session.get(Job, job_id)
+    if row is not None and row.pid and row.host == socket.gethostname():
+        _signal(row.pid, signal.SIGTERM)  # the runner stops now, not at its next heartbeat
+    return get_job(session=session, job_id=job_id)
+
+
+def log_tail(*, job: JobPublic | Job, lines: int = 40) -> str:
+    """The last lines of a job's log (its traceback, if it crashed)."""
+    path = Path(job.log_path) if job.log_path else None
+    if path is None or not path.is_file():
+        return ""
+    with path.open(encoding="utf-8", errors="replace") as handle:
+        return "".join(deque(handle, maxlen=lines))
+
+
+def dispatch(*, session: Session, settings: Settings) -> list[int]:
+    """Starts queued jobs while slots are free; marks silent ones failed first."""
+    reap(session=session, settings=settings)
+    started = []
+    while (job_id := _claim_next(session, settings)) is not None:
+        try:
+            pid = executors.launch(job_id, settings)
+        except Exception as error:
+            log.exception("could not start job %s", job_id)
+            _finish(
+                session, job_id, JobState.failed, error=f"The job could not be started: {error}"
+            )
+            continue
+        if pid is not None:
+            session.exec(
+                update(Job)
+                .where(col(Job.id) == job_id)
+                .values(
+                    pid=pid,
+                    host=socket.gethostname(),
+                )
+            )
+            session.commit()
+        started.append(job_id)
+    return started
+
+
+def reap(*, session: Session, settings: Settings) -> list[int]:
+    """Fails running jobs whose heartbeat stopped: their process or machine died."""
+    now = utcnow()
+    silent = now - timedelta(seconds=settings.heartbeat_timeout_seconds)
+    quiet = now - timedelta(seconds=3 * settings.heartbeat_seconds)
+    host = socket.gethostname()
+    reaped = []
+    for job in session.exec(select(Job).where(Job.state == JobState.running)).all():
+        beat = job.heartbeat_at
+        gone = job.host == host and job.pid is not None and not _alive(job.pid)
+        if beat is None or _aware(beat) < silent or (gone and _aware(beat) < quiet):
+            message = (
+                "The job stopped without finishing: its process ended unexpectedly "
+                "(killed, out of memory, or the machine restarted). The last lines of "
+                "its log are kept; start it again."
+            )
+            if _finish(session, _id(job), JobState.failed, error=message):
+                log.warning("job %s reaped: no heartbeat since %s", job.id, beat)
+                reaped.append(_id(job))
+    return reaped
+
+
+def _claim_next(session: Session, settings: Settings) -> int | None:
+    """Moves the oldest queued job to running in a free slot; None when none can start."""
+    for _ in range(10):  # another dispatcher may win a race; try again
+        session.rollback()
+        used = set(session.exec(select(Job.slot).where(col(Job.slot).is_not(None))).all())
+        free = [slot for slot in range(settings.max_parallel_jobs) if slot not in used]
+        queued = session.exec(
+            select(Job.id).where(col(Job.state) == JobState.queued).order_by(col(Job.id))
+        ).first()
+        if not free or queued is None:
+            session.rollback()
+            return None
+        session.rollback()  # end the read: the claim below is its own short write
+        try:
+            now = utcnow()
+            claimed = session.exec(
+                update(Job)
+                .where(col(Job.id) == queued, col(Job.state) == JobState.queued)
+                .values(
+                    state=JobState.running,
+                    slot=free[0],
+                    started_at=now,
+                    heartbeat_at=now,
+                    step="Starting",
+                )
+            ).rowcount
+            session.commit()
+        except exc.IntegrityError:
+            session.rollback()
+            continue
+        if claimed == 1:
+            return queued
+    return None
+
+
+def _transition(
+    session: Session, job_id: int, source: JobState, to: JobState, **values: Any
+) -> bool:
+    """Compare-and-set of a job's state, so two processes never both finish a job."""
+    changed = session.exec(
+        update(Job)
+        .where(col(Job.id) == job_id, col(Job.state) == source)
+        .values(state=to, **values)
+    ).rowcount
+    session.commit()
+    return bool(changed == 1)
+
+
+def _finish(session: Session, job_id: int, state: JobState, **values: Any) -> bool:
+    return _transition(
+        session, job_id, JobState.running, state, slot=None, finished_at=utcnow(), **values
+    )
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _signal(pid: int, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.kill(pid, sig)
+
+
+def _aware(moment: Any) -> Any:
+    from datetime import UTC
+
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _id(job: Job) -> int:
+    assert job.id is not None  # rows read from or written to the database have one
+    return job.id

@@ -1,0 +1,1 @@
+"""Kaizen Studio tests (a package, so runner processes can import tests.support)."""

@@ -1,0 +1,1 @@
+"""Helpers that tests hand to real processes."""

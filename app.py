@@ -9,5 +9,6 @@ app_engine()  # connects and migrates once per process, before any page touches 
 
 pages = [
     st.Page("pages/datasets.py", title="Datasets", icon=":material/table:", default=True),
+    st.Page("pages/jobs.py", title="Jobs", icon=":material/work_history:"),
 ]
 st.navigation(pages).run()

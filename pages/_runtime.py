@@ -8,6 +8,7 @@ import streamlit as st
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from services import jobs, uploads
 from services.config import Settings, get_settings
 from services.db import get_engine, migrate, session_scope
 from services.errors import KaizenError
@@ -18,6 +19,11 @@ log = logging.getLogger("kaizen.ui")
 
 def settings() -> Settings:
     return get_settings()
+
+
+def current_user() -> str:
+    """Who acts; everyone is the local operator until sign-in is built."""
+    return "local"
 
 
 def app_engine() -> Engine:
@@ -31,6 +37,11 @@ def _engine_for(url: str) -> Engine:
     setup_logging(current)
     engine = get_engine(current)
     migrate(engine)
+    # Restart safety: jobs that died with the last app process are marked failed, and jobs
+    # still queued get started.
+    with session_scope(engine) as active:
+        jobs.dispatch(session=active, settings=current)
+    uploads.clean_stale_uploads(settings=current)
     return engine
 
 

@@ -2,95 +2,13 @@
 
 import pandas as pd
 import streamlit as st
-from streamlit.runtime.uploaded_file_manager import UploadedFile
 
-from pages._runtime import session, settings, show_error, shown_errors
+from pages._runtime import session, settings, shown_errors
+from pages._upload import upload_section
 from services import datasets
-from services.errors import ColumnNamesNeedFixing
-from services.ingest.detect import EXTENSIONS
 from services.models import ColumnRole, DatasetPublic
 
-FILE_TYPES = [extension.lstrip(".") for extension in EXTENSIONS]
 ROLES = [role.value for role in ColumnRole]
-
-
-def upload_section() -> None:
-    """File picker, name and sheet choice, then the add button."""
-    with st.container(border=True):
-        st.subheader("Add a dataset", anchor=False)
-        # A fresh key after each upload empties the picker for the next file.
-        upload = st.file_uploader(
-            "Table file",
-            type=FILE_TYPES,
-            key=f"upload-{st.session_state.get('uploads', 0)}",
-            help="CSV, TSV, Excel, Parquet or JSON lines",
-        )
-        if upload is None:
-            return
-        name = st.text_input(
-            "Dataset name",
-            value=upload.name.rsplit(".", 1)[0],
-            help="A file uploaded under an existing name becomes its new version.",
-        )
-        sheet = _sheet_choice(upload)
-        if st.button("Add dataset", type="primary", icon=":material/add:"):
-            _add(upload, name, sheet, rename=False)
-        offer = st.session_state.get("names_offer")
-        if offer and offer["file_id"] == upload.file_id:
-            st.warning(offer["message"], icon=":material/warning:")
-            st.dataframe(pd.DataFrame({"suggested name": offer["suggested"]}), hide_index=True)
-            if st.button("Use these names and add", icon=":material/check:"):
-                _add(upload, name, sheet, rename=True)
-
-
-def _sheet_choice(upload: UploadedFile) -> str | None:
-    if not upload.name.lower().endswith((".xlsx", ".xlsm")):
-        return None
-    cache = st.session_state.setdefault("sheets", {})
-    if upload.file_id not in cache:
-        with shown_errors():
-            upload.seek(0)
-            cache[upload.file_id] = datasets.upload_sheets(
-                settings=settings(), source=upload, filename=upload.name
-            )
-    sheets = cache.get(upload.file_id) or []
-    if len(sheets) < 2:
-        return sheets[0] if sheets else None
-    return st.selectbox("Sheet", sheets, help="This workbook has several sheets; pick the table.")
-
-
-def _add(upload: UploadedFile, name: str, sheet: str | None, *, rename: bool) -> None:
-    upload.seek(0)
-    try:
-        with st.spinner(f"Reading {upload.name}..."), session() as db:
-            outcome = datasets.add_dataset(
-                session=db,
-                settings=settings(),
-                source=upload,
-                filename=upload.name,
-                name=name,
-                sheet=sheet,
-                rename_columns=rename,
-            )
-    except ColumnNamesNeedFixing as problem:
-        offer = {"file_id": upload.file_id, "message": str(problem), "suggested": problem.suggested}
-        st.session_state["names_offer"] = offer
-        st.rerun()
-    except Exception as error:
-        show_error(error)
-        return
-    added = outcome.dataset
-    st.session_state.pop("names_offer", None)
-    st.session_state["uploads"] = st.session_state.get("uploads", 0) + 1
-    st.session_state["selected_name"] = added.name
-    st.session_state[_version_key(added.name)] = added.version
-    st.session_state["flash"] = (
-        f"Added {added.name} version {added.version}."
-        if outcome.created
-        else f"This file is already stored as {added.name} version {added.version}; "
-        "nothing was added."
-    )
-    st.rerun()
 
 
 def dataset_picker() -> DatasetPublic | None:
@@ -130,7 +48,10 @@ def dataset_picker() -> DatasetPublic | None:
     by_number = {v.version: v for v in versions}
     # Keyed by dataset so switching datasets never keeps another dataset's version.
     number = right.selectbox(
-        "Version", list(by_number), format_func=lambda n: f"v{n}", key=_version_key(name)
+        "Version",
+        list(by_number),
+        format_func=lambda n: f"v{n}",
+        key=f"version-{name}",  # as set by the upload box
     )
     return by_number[number]
 
@@ -141,10 +62,6 @@ def _human_size(size: int) -> str:
             return f"{size:,.0f} {unit}" if unit == "bytes" else f"{size:,.1f} {unit}"
         size /= 1000  # type: ignore[assignment]
     return f"{size:,.1f} GB"
-
-
-def _version_key(name: str) -> str:
-    return f"version-{name}"
 
 
 def overview(dataset: DatasetPublic) -> None:

@@ -32,6 +32,10 @@ class Settings(BaseSettings):
         return self.home / "datasets"
 
     @property
+    def uploads_dir(self) -> Path:
+        return self.home / "uploads"
+
+    @property
     def jobs_dir(self) -> Path:
         return self.home / "jobs"
 

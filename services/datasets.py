@@ -2,8 +2,7 @@
 
 import hashlib
 import uuid
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -20,8 +19,10 @@ from services.errors import InvalidInput, NotFound
 from services.ingest import Limits, read_table_file, workbook_sheets
 from services.ingest.columns import describe_columns
 from services.models import ColumnRole, Dataset, DatasetPublic
+from services.staging import staged
 
 CHUNK = 4 * 1024 * 1024
+Progress = Callable[[float, str], None]  # fraction done (0..1), what is happening
 MAX_NAME = 200
 
 
@@ -60,10 +61,13 @@ def add_dataset(
     name: str | None = None,
     sheet: str | None = None,
     rename_columns: bool = False,
+    progress: Progress | None = None,
 ) -> AddOutcome:
     """Stores an uploaded table as a new version of dataset `name` (the file's stem by default)."""
-    name = _valid_name(name if name is not None else Path(filename).stem)
-    with _staged(source, filename, settings) as (path, sha256, size):
+    name = valid_name(name if name is not None else Path(filename).stem)
+    report = progress or (lambda _fraction, _step: None)
+    with staged(source, filename, settings) as (path, sha256, size):
+        report(0.05, "Checking the file")
         if sheet is None:
             sheets = workbook_sheets(path, filename=filename, limits=_limits(settings))
             if len(sheets) == 1:
@@ -77,7 +81,13 @@ def add_dataset(
             return AddOutcome(dataset=_public(same), created=False)
         key = hashlib.sha256(f"{sha256}:{sheet or ''}:{rename_columns}".encode()).hexdigest()
         stored = _stored_facts(session, key) or _ingest(
-            path, key, filename=filename, sheet=sheet, rename=rename_columns, settings=settings
+            path,
+            key,
+            filename=filename,
+            sheet=sheet,
+            rename=rename_columns,
+            settings=settings,
+            progress=report,
         )
     stored["schema_columns"] = _carry_roles(session, name, stored["schema_columns"])
     dataset = Dataset(
@@ -96,7 +106,7 @@ def add_dataset(
 
 def upload_sheets(*, settings: Settings, source: Path | BinaryIO, filename: str) -> list[str]:
     """The sheets of an uploaded workbook, so the user can choose one; [] for other files."""
-    with _staged(source, filename, settings) as (path, _, _):
+    with staged(source, filename, settings) as (path, _, _):
         return workbook_sheets(path, filename=filename, limits=_limits(settings))
 
 
@@ -202,16 +212,25 @@ StoredFacts = dict[str, Any]
 
 
 def _ingest(
-    path: Path, key: str, *, filename: str, sheet: str | None, rename: bool, settings: Settings
+    path: Path,
+    key: str,
+    *,
+    filename: str,
+    sheet: str | None,
+    rename: bool,
+    settings: Settings,
+    progress: Progress,
 ) -> StoredFacts:
     settings.datasets_dir.mkdir(parents=True, exist_ok=True)
     settings.tmp_dir.mkdir(parents=True, exist_ok=True)
     final = settings.datasets_dir / f"{key}.parquet"
     partial = settings.tmp_dir / f"{uuid.uuid4().hex}.parquet"
     try:
+        limits = _limits(settings, on_rows=_rows_progress(path, progress))
         report = read_table_file(
-            path, partial, filename=filename, sheet=sheet, rename=rename, limits=_limits(settings)
+            path, partial, filename=filename, sheet=sheet, rename=rename, limits=limits
         )
+        progress(0.9, "Describing the columns")
         columns = describe_columns(partial)
         partial.replace(final)  # atomic: a stored file is always complete
     finally:
@@ -247,53 +266,25 @@ def _stored_facts(session: Session, key: str) -> StoredFacts | None:
     )
 
 
-@contextmanager
-def _staged(
-    source: Path | BinaryIO, filename: str, settings: Settings
-) -> Iterator[tuple[Path, str, int]]:
-    """The upload as a file on disk with its SHA-256 and size, refused above the size limit."""
-    digest, size = hashlib.sha256(), 0
-    if isinstance(source, Path):
-        if not source.is_file():
-            raise NotFound(f"There is no file at '{source}'.")
-        _check_size(source.stat().st_size, filename, settings)
-        with source.open("rb") as handle:
-            while chunk := handle.read(CHUNK):
-                digest.update(chunk)
-                size += len(chunk)
-        yield source, digest.hexdigest(), size
-        return
-    settings.tmp_dir.mkdir(parents=True, exist_ok=True)
-    # Keep the extension: some readers (openpyxl) decide what they open by it.
-    staged = settings.tmp_dir / f"upload-{uuid.uuid4().hex}{Path(filename).suffix.lower()[:10]}"
-    try:
-        with staged.open("wb") as out:
-            while chunk := source.read(CHUNK):
-                size += len(chunk)
-                _check_size(size, filename, settings)
-                digest.update(chunk)
-                out.write(chunk)
-        yield staged, digest.hexdigest(), size
-    finally:
-        staged.unlink(missing_ok=True)
-
-
-def _check_size(size: int, filename: str, settings: Settings) -> None:
-    if size > settings.max_upload_bytes:
-        raise InvalidInput(
-            f"'{filename}' is larger than {settings.max_upload_mb:,} MB, the upload limit of this "
-            "installation. Upload a smaller extract, or ask an admin to raise KAIZEN_MAX_UPLOAD_MB."
-        )
-
-
-def _limits(settings: Settings) -> Limits:
+def _limits(settings: Settings, on_rows: Callable[[int], None] | None = None) -> Limits:
     return Limits(
         max_cells=settings.max_cells,
         max_xlsx_uncompressed_bytes=settings.max_xlsx_uncompressed_mb * 1024 * 1024,
+        on_rows=on_rows,
     )
 
 
-def _valid_name(name: str) -> str:
+def _rows_progress(path: Path, progress: Progress) -> Callable[[int], None]:
+    """Rows read, as a fraction of the rows the file's size suggests (for text formats)."""
+    with path.open("rb") as handle:
+        sample = handle.read(256 * 1024)
+    per_row = len(sample) / max(1, sample.count(b"\n"))
+    expected = max(1.0, path.stat().st_size / per_row)
+    return lambda rows: progress(0.1 + 0.75 * min(1.0, rows / expected), f"Read {rows:,} rows")
+
+
+def valid_name(name: str) -> str:
+    """A dataset name with its spaces tidied; refuses empty and overlong names."""
     name = " ".join(name.split())
     if not name:
         raise InvalidInput("The dataset name is empty. Give the dataset a name.")

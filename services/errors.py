@@ -1,8 +1,14 @@
 """Domain errors: each front end (page, CLI, API) turns these into a clear message."""
 
+from typing import Any
+
 
 class KaizenError(Exception):
     """A problem the user can fix; its message is shown to them as is."""
+
+    def details(self) -> dict[str, Any]:
+        """Facts a front end can offer the user to fix it (kept with a failed job)."""
+        return {}
 
 
 class NotFound(KaizenError):
@@ -20,6 +26,9 @@ class ColumnNamesNeedFixing(InvalidInput):
         super().__init__(message)
         self.suggested = suggested
 
+    def details(self) -> dict[str, Any]:
+        return {"suggested_names": self.suggested}
+
 
 class SheetChoiceRequired(InvalidInput):
     """A workbook with several sheets was given without saying which one to read."""
@@ -27,3 +36,6 @@ class SheetChoiceRequired(InvalidInput):
     def __init__(self, message: str, *, sheets: list[str]) -> None:
         super().__init__(message)
         self.sheets = sheets
+
+    def details(self) -> dict[str, Any]:
+        return {"sheets": self.sheets}

@@ -79,6 +79,11 @@ def main(argv: list[str] | None = None) -> int:
     if job is None or job.state != JobState.running:
         return 0  # cancelled (or finished) between claim and start: nothing to do
     _log_to(job.log_path)
+    if job.cancel_requested:  # cancelled while this process was starting
+        log.info("job %s cancelled before it started", job_id)
+        _end(engine, job_id, JobState.cancelled, step="Cancelled")
+        _dispatch_next(settings, engine)
+        return 0
     return run(job, settings, engine)
 
 
@@ -86,12 +91,15 @@ def run(job: Job, settings: Settings, engine: Engine) -> int:
     """Runs a claimed job to its end and records how it ended."""
     assert job.id is not None
     ctx = JobContext(job.id, settings, engine)
-    ctx._update(pid=os.getpid(), host=socket.gethostname(), heartbeat_at=utcnow(), step="Running")
-    signal.signal(signal.SIGTERM, _raise_cancelled)
     watchdog = _Watchdog(ctx)
-    watchdog.start()
-    log.info("job %s (%s) started: %s", job.id, job.kind, job.target)
+    signal.signal(signal.SIGTERM, _raise_cancelled)
     try:
+        # Leaving "Starting" tells cancel() that SIGTERM is handled now, so it may send it.
+        ctx._update(
+            pid=os.getpid(), host=socket.gethostname(), heartbeat_at=utcnow(), step="Running"
+        )
+        watchdog.start()
+        log.info("job %s (%s) started: %s", job.id, job.kind, job.target)
         result = _function(job.target)(ctx, **job.params)
         _end(engine, job.id, JobState.succeeded, result=result, progress=1.0, step="Done")
     except JobCancelled:
@@ -99,7 +107,14 @@ def run(job: Job, settings: Settings, engine: Engine) -> int:
         _cancelled(ctx)
     except KaizenError as error:
         log.info("job %s failed: %s", job.id, error)
-        _end(engine, job.id, JobState.failed, error=str(error), step="Failed")
+        _end(
+            engine,
+            job.id,
+            JobState.failed,
+            error=str(error),
+            result=error.details() or None,
+            step="Failed",
+        )
     except BaseException as error:
         log.error("job %s crashed:\n%s", job.id, traceback.format_exc())
         message = (
@@ -110,13 +125,17 @@ def run(job: Job, settings: Settings, engine: Engine) -> int:
     finally:
         watchdog.stop()
         _kill_children()  # whatever the job started must not outlive it
-    with Session(engine) as session:
-        jobs.dispatch(session=session, settings=settings)  # a slot is free: start the next
+    _dispatch_next(settings, engine)
     return 0
 
 
+def _dispatch_next(settings: Settings, engine: Engine) -> None:
+    """A slot is free: start the next queued job (the page that queued it may be closed)."""
+    with Session(engine) as session:
+        jobs.dispatch(session=session, settings=settings)
+
+
 def _cancelled(ctx: JobContext) -> None:
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second cancel must not cut the cleanup
     for hook in ctx.cancel_hooks:
         try:
             hook()
@@ -137,6 +156,8 @@ def _end(engine: Engine, job_id: int, state: JobState, **values: Any) -> None:
 
 
 def _raise_cancelled(_signum: int, _frame: object) -> None:
+    # Once only: the watchdog's SIGTERM may follow cancel()'s, and must not cut the cleanup.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     raise JobCancelled
 
 
@@ -179,6 +200,7 @@ class _Watchdog(threading.Thread):
             )
             _end(self.ctx.engine, self.ctx.job_id, JobState.cancelled, step="Cancelled")
             _kill_children()
+            _dispatch_next(self.ctx.settings, self.ctx.engine)  # SIGKILL skips the usual one
             os.kill(os.getpid(), signal.SIGKILL)
 
 

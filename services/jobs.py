@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import psutil
 from sqlalchemy import exc, update
 from sqlmodel import Session, col, select
 
@@ -21,6 +22,7 @@ from services.models import Job, JobPublic, JobState, utcnow
 
 log = logging.getLogger("kaizen.jobs")
 JobFunction = Callable[..., dict[str, Any] | None]
+STARTING = "Starting"  # the step of a claimed job until its runner handles SIGTERM
 
 
 def submit(
@@ -43,10 +45,10 @@ def submit(
         executor=settings.executor,
     )
     session.add(job)
-    session.commit()
+    session.flush()  # the id names the log file: both are committed together
     settings.jobs_dir.mkdir(parents=True, exist_ok=True)
     job.log_path = str((settings.jobs_dir / f"{job.id}.log").resolve())
-    session.commit()
+    session.commit()  # a runner that claims it at once must find its log path
     dispatch(session=session, settings=settings)
     return get_job(session=session, job_id=_id(job))
 
@@ -80,12 +82,22 @@ def cancel(*, session: Session, settings: Settings, job_id: int) -> JobPublic:
         raise InvalidInput(
             f"Job {job_id} has already {job.state.value}; there is nothing to cancel."
         )
-    if _transition(session, job_id, JobState.queued, JobState.cancelled, step="Cancelled"):
+    if _transition(
+        session,
+        job_id,
+        JobState.queued,
+        JobState.cancelled,
+        step="Cancelled",
+        finished_at=utcnow(),
+    ):
         return get_job(session=session, job_id=job_id)
     session.exec(update(Job).where(col(Job.id) == job_id).values(cancel_requested=True))
     session.commit()
+    session.expire_all()
     row = session.get(Job, job_id)
-    if row is not None and row.pid and row.host == socket.gethostname():
+    # A runner still "Starting" has no SIGTERM handler yet (it would die as if crashed): it
+    # reads the flag itself when it starts, or at its first heartbeat.
+    if row is not None and row.pid and row.host == socket.gethostname() and row.step != STARTING:
         _signal(row.pid, signal.SIGTERM)  # the runner stops now, not at its next heartbeat
     return get_job(session=session, job_id=job_id)
 
@@ -127,7 +139,8 @@ def dispatch(*, session: Session, settings: Settings) -> list[int]:
 
 
 def reap(*, session: Session, settings: Settings) -> list[int]:
-    """Fails running jobs whose heartbeat stopped: their process or machine died."""
+    """Ends running jobs whose heartbeat stopped: their process or machine died."""
+    session.expire_all()  # heartbeats this session saw before are old news
     now = utcnow()
     silent = now - timedelta(seconds=settings.heartbeat_timeout_seconds)
     quiet = now - timedelta(seconds=3 * settings.heartbeat_seconds)
@@ -137,15 +150,23 @@ def reap(*, session: Session, settings: Settings) -> list[int]:
         beat = job.heartbeat_at
         gone = job.host == host and job.pid is not None and not _alive(job.pid)
         if beat is None or _aware(beat) < silent or (gone and _aware(beat) < quiet):
-            message = (
-                "The job stopped without finishing: its process ended unexpectedly "
-                "(killed, out of memory, or the machine restarted). The last lines of "
-                "its log are kept; start it again."
-            )
-            if _finish(session, _id(job), JobState.failed, error=message):
+            state, values = _reaped_as(job)
+            if _finish(session, _id(job), state, **values):
                 log.warning("job %s reaped: no heartbeat since %s", job.id, beat)
                 reaped.append(_id(job))
     return reaped
+
+
+def _reaped_as(job: Job) -> tuple[JobState, dict[str, Any]]:
+    """A silent job the user asked to cancel was stopped as asked; any other one failed."""
+    if job.cancel_requested:
+        return JobState.cancelled, {"step": "Cancelled"}
+    message = (
+        "The job stopped without finishing: its process ended unexpectedly "
+        "(killed, out of memory, or the machine restarted). The last lines of "
+        "its log are kept; start it again."
+    )
+    return JobState.failed, {"error": message, "step": "Failed"}
 
 
 def _claim_next(session: Session, settings: Settings) -> int | None:
@@ -171,7 +192,7 @@ def _claim_next(session: Session, settings: Settings) -> int | None:
                     slot=free[0],
                     started_at=now,
                     heartbeat_at=now,
-                    step="Starting",
+                    step=STARTING,
                 )
             ).rowcount
             session.commit()
@@ -203,13 +224,14 @@ def _finish(session: Session, job_id: int, state: JobState, **values: Any) -> bo
 
 
 def _alive(pid: int) -> bool:
+    """True while the process runs; a zombie has ended (where no init collects orphans, an
+    orphaned runner stays one for good)."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        return bool(psutil.Process(pid).status() != psutil.STATUS_ZOMBIE)
+    except psutil.NoSuchProcess:
         return False
-    except PermissionError:
+    except psutil.AccessDenied:
         return True
-    return True
 
 
 def _signal(pid: int, sig: int) -> None:

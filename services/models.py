@@ -122,6 +122,7 @@ class Job(JobBase, table=True):
 class JobPublic(JobBase):
     id: int
     log_path: str
+    cancel_requested: bool
     params: dict[str, Any]
     result: dict[str, Any] | None
     created_at: datetime

@@ -1,5 +1,6 @@
 """What every reader shares: limits, the report it returns, and the Parquet it writes."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,8 +14,11 @@ ROW_GROUP_ROWS = 64 * 1024  # small enough to page a preview without reading the
 
 @dataclass(frozen=True)
 class Limits:
+    """How far a read may go, and who hears how far it got."""
+
     max_cells: int
     max_xlsx_uncompressed_bytes: int
+    on_rows: Callable[[int], None] | None = None  # called with the rows written so far
 
 
 @dataclass
@@ -43,6 +47,8 @@ class ParquetSink:
         if self._writer is None:
             self._writer = pq.ParquetWriter(self.dest, batch.schema, compression="snappy")
         self._writer.write_batch(batch, row_group_size=ROW_GROUP_ROWS)
+        if self.limits.on_rows is not None:
+            self.limits.on_rows(self.rows)
 
     def finish(self) -> int:
         """Closes the file and returns the row count; a table without rows is refused."""

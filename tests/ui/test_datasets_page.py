@@ -1,14 +1,18 @@
 """The Datasets page, run headless with Streamlit's AppTest against a real database."""
 
 import io
+import time
 from pathlib import Path
 
 import openpyxl
 import pandas as pd
 import pytest
+from sqlmodel import Session
 from streamlit.testing.v1 import AppTest
 
-from services.config import Settings
+from services import jobs
+from services.config import Settings, get_settings
+from services.db import get_engine
 
 APP = str(Path(__file__).parents[2] / "app.py")
 CSV = b"customer_id,age,plan\n1,34,gold\n2,,silver\n3,51,gold\n"
@@ -39,6 +43,18 @@ def preview(at: AppTest) -> pd.DataFrame:
 
 def click(at: AppTest, label: str) -> None:
     next(b for b in at.button if b.label == label).click()
+    at.run()
+    if label in ("Add dataset", "Use these names and add"):  # these start an ingest job
+        settle(at)
+
+
+def settle(at: AppTest) -> None:
+    """Waits for the ingest jobs the page started (real runner processes), then reruns."""
+    deadline = time.monotonic() + 60
+    with Session(get_engine(get_settings())) as db:
+        while jobs.list_jobs(session=db, active_only=True):
+            assert time.monotonic() < deadline, "ingest job did not finish in 60 s"
+            time.sleep(0.1)
     at.run()
 
 
@@ -89,7 +105,7 @@ def test_bad_file_shows_a_clear_message_and_no_traceback(app: AppTest) -> None:
 def test_repeated_column_names_can_take_the_suggested_names(app: AppTest) -> None:
     upload(app, "dupes.csv", b"a,a,\n1,2,3\n")
     click(app, "Add dataset")
-    assert app.warning[0].value.startswith("The column names in 'dupes.csv' need fixing")
+    assert app.error[0].value.startswith("The column names in 'dupes.csv' need fixing")
     assert app.dataframe[0].value["suggested name"].tolist() == ["a", "a_2", "column_3"]
     click(app, "Use these names and add")
     assert app.success[0].value == "Added dupes version 1."

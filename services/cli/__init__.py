@@ -1,0 +1,68 @@
+"""The `kaizen` command: the headless twin of the web app, calling the same services."""
+
+import argparse
+import json
+import logging
+import sys
+from typing import Any
+
+from services.cli import datasets as cli_datasets
+from services.cli import jobs as cli_jobs
+from services.cli.common import Context, Parser
+from services.config import get_settings
+from services.db import get_engine, migrate
+from services.errors import ColumnNamesNeedFixing, KaizenError, SheetChoiceRequired
+from services.logs import log_file, setup_logging
+
+log = logging.getLogger("kaizen.cli")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Runs one command; exit code 2 and one stderr line on a user error."""
+    args = _parser().parse_args(argv)
+    settings = get_settings()
+    setup_logging(settings)
+    try:
+        engine = get_engine(settings)
+        migrate(engine)
+        document, text = args.handler(args, Context(settings=settings, engine=engine))
+    except KaizenError as error:
+        print(f"error: {_cli_hint(error)}", file=sys.stderr)
+        return 2
+    except Exception:
+        log.exception("command failed: %s", argv if argv is not None else sys.argv[1:])
+        print(f"error: unexpected failure; details are in {log_file(settings)}", file=sys.stderr)
+        return 1
+    print(json.dumps(document, default=str) if args.json else text)
+    return 0
+
+
+def _cli_hint(error: KaizenError) -> str:
+    """The domain message, plus how to answer it on the command line."""
+    if isinstance(error, ColumnNamesNeedFixing):
+        return f"{error} To use {', '.join(error.suggested)}, run again with --rename-columns."
+    if isinstance(error, SheetChoiceRequired):
+        return f"{error} Run again with --sheet NAME."
+    return str(error)
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = Parser(add_help=False)
+    common.add_argument("--json", action="store_true", help="print one JSON document")
+    parser = Parser(prog="kaizen", description="Kaizen Studio from the command line.")
+    groups = parser.add_subparsers(required=True, metavar="COMMAND", parser_class=Parser)
+    init = groups.add_parser("init", parents=[common], help="create or upgrade the database")
+    init.set_defaults(handler=_init)
+
+    cli_datasets.register(groups, common)
+    cli_jobs.register(groups, common)
+    return parser
+
+
+def _init(_args: argparse.Namespace, ctx: Context) -> tuple[Any, str]:
+    home = str(ctx.settings.home.resolve())
+    return {"home": home, "database": ctx.engine.url.render_as_string()}, f"ready: {home}"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -192,12 +192,13 @@ def child(case: str, path: Path, work: Path) -> dict[str, float]:
     prepare = {"pandas": _pandas, SERVICE_CASE: _service}.get(case, _kaizen)
     run = prepare(path, work)
     base = _peak_mb()
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     rows, written = run()
     seconds = time.perf_counter() - start
     return {
         "rows": rows,
         "seconds": seconds,
+        "cpu_seconds": time.process_time() - cpu,  # all threads; steadier than wall on a busy box
         "peak_mb": _peak_mb(),
         "base_mb": base,
         "parquet_mb": written / MB,
@@ -230,7 +231,8 @@ def measure(label: str, rows: int, with_service: bool, repeat: int) -> list[dict
         result["x_pandas"] = result["rows_per_s"] / pandas_speed
         written = result["parquet_mb"]
         result["rss_x_parquet"] = result["peak_mb"] / written if written else None
-        result["grown_x_parquet"] = (result["peak_mb"] - result["base_mb"]) / (written or 1)
+        grown = result["peak_mb"] - result["base_mb"]
+        result["grown_x_parquet"] = grown / written if written else None
         result["goal"] = _goal(result)
     return results
 
@@ -249,6 +251,7 @@ COLUMNS: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
     ("size", lambda r: r["size"]),
     ("case", lambda r: r["case"]),
     ("seconds", lambda r: f"{r['seconds']:.2f}"),
+    ("CPU s", lambda r: f"{r['cpu_seconds']:.2f}"),
     ("rows/s", lambda r: f"{r['rows_per_s']:,.0f}"),
     ("peak RSS MB", lambda r: f"{r['peak_mb']:.0f}"),
     ("import MB", lambda r: f"{r['base_mb']:.0f}"),

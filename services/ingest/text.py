@@ -22,7 +22,8 @@ from services.ingest.detect import (
 )
 from services.ingest.names import usable_names
 
-BLOCK_BYTES = 16 * 1024 * 1024  # types are inferred from the first block
+TYPE_SAMPLE_BYTES = 16 * 1024 * 1024  # column types are inferred from the first 16 MB
+BLOCK_BYTES = 1024 * 1024  # pyarrow reads up to 32 blocks ahead: this bounds memory
 _CONVERSION = re.compile(r"In CSV column #(\d+): .*CSV conversion error to ([\w\[\], ]+)")
 _DECIMAL_COMMA = re.compile(r"(^|;)-?\d+,\d+(;|$)", re.MULTILINE)
 _LEADING_ZERO = re.compile(r"^0\d+$")
@@ -89,31 +90,47 @@ def _stream(
         bad_rows.append(row)
         return "error"
 
-    with ParquetSink(dest, filename=filename, limits=limits) as sink:
-        try:
-            reader = pacsv.open_csv(
-                path,
-                read_options=pacsv.ReadOptions(
-                    encoding=encoding, column_names=names, skip_rows=1, block_size=BLOCK_BYTES
-                ),
-                parse_options=pacsv.ParseOptions(
-                    delimiter=delimiter,
-                    newlines_in_values=multiline,
-                    invalid_row_handler=on_invalid_row,
-                ),
-                convert_options=pacsv.ConvertOptions(
-                    column_types=types,
-                    null_values=_NULLS,
-                    strings_can_be_null=True,
-                    timestamp_parsers=[pacsv.ISO8601],
-                    decimal_point=decimal,
-                ),
-            )
-            for batch in reader:
+    def options(types: dict[str, pa.DataType], block: int) -> dict[str, object]:
+        return dict(
+            read_options=pacsv.ReadOptions(
+                encoding=encoding, column_names=names, skip_rows=1, block_size=block
+            ),
+            parse_options=pacsv.ParseOptions(
+                delimiter=delimiter,
+                newlines_in_values=multiline,
+                invalid_row_handler=on_invalid_row,
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types=types,
+                null_values=_NULLS,
+                strings_can_be_null=True,
+                timestamp_parsers=[pacsv.ISO8601],
+                decimal_point=decimal,
+            ),
+        )
+
+    try:
+        block = TYPE_SAMPLE_BYTES  # a small file is read whole, its types from the first block
+        if path.stat().st_size > 2 * TYPE_SAMPLE_BYTES:
+            # Known types parse faster, and small blocks keep pyarrow's readahead small.
+            sample = _first_block(path, options(types, TYPE_SAMPLE_BYTES))
+            types, block = {field.name: field.type for field in sample.schema}, BLOCK_BYTES
+            del sample
+        with ParquetSink(dest, filename=filename, limits=limits) as sink:
+            for batch in pacsv.open_csv(path, **options(types, block)):
                 sink.write(batch)
-        except pa.ArrowInvalid as error:
-            _explain(error, bad_rows, names, multiline, delimiter, filename, path, encoding)
-        return sink.finish()
+            return sink.finish()
+    except pa.ArrowInvalid as error:
+        _explain(error, bad_rows, names, multiline, delimiter, filename, path, encoding)
+
+
+def _first_block(path: Path, options: dict[str, object]) -> pa.RecordBatch:
+    """The rows in the first TYPE_SAMPLE_BYTES, read without pyarrow's readahead of the rest."""
+    with path.open("rb") as handle:
+        head = handle.read(TYPE_SAMPLE_BYTES + 4)
+    reader = pacsv.open_csv(pa.BufferReader(head), **options)
+    first = next(iter(reader), None)
+    return first if first is not None else pa.RecordBatch.from_pylist([], schema=reader.schema)
 
 
 def _explain(

@@ -601,6 +601,7 @@ def test_types_widen_across_blocks_without_losing_data(
     session: Session, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(text, "BLOCK_BYTES", 64 * 1024)
+    monkeypatch.setattr(text, "TYPE_SAMPLE_BYTES", 64 * 1024)
     source = tmp_path / "widen.csv"
     _widening_csv(source)
     assert source.stat().st_size > 3 * text.BLOCK_BYTES

@@ -7,7 +7,7 @@ UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export KAIZEN_HOME ?= $(CURDIR)/data
 
-.PHONY: run test lint bench setup browser
+.PHONY: run test lint bench setup browser postgres
 
 setup:
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 \
@@ -23,7 +23,12 @@ browser:
 	@test -x /usr/bin/chromium || { $(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium fonts-dejavu-core; }
 
-test: setup browser lint
+# Debian's PostgreSQL for the tests that run the job system on a real server.
+postgres:
+	@test -x /usr/lib/postgresql/15/bin/initdb || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql-15; }
+
+test: setup browser postgres lint
 	$(UV) run --frozen pytest tests/unit tests/integration tests/ui tests/e2e
 
 lint: setup
@@ -33,3 +38,4 @@ lint: setup
 
 bench: setup
 	$(UV) run --frozen python benchmarks/ingest.py
+	$(UV) run --frozen python benchmarks/jobs.py

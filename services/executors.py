@@ -4,7 +4,7 @@ import os
 import subprocess
 import sys
 import threading
-from functools import lru_cache
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +12,7 @@ from services.config import Settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 RUNNER = [sys.executable, "-m", "services.job_runner"]
+_dask_clients: dict[str, Any] = {}
 
 
 def launch(job_id: int, settings: Settings) -> int | None:
@@ -28,6 +29,11 @@ def runner_env(settings: Settings) -> dict[str, str]:
         "KAIZEN_HOME": str(settings.home.resolve()),
         "KAIZEN_EXECUTOR": settings.executor,
         "KAIZEN_DATABASE_URL": settings.sqlalchemy_url,
+        # A runner starts the next queued job as it ends: it must count slots as the app does
+        # (a Dask worker's own environment may not say, or say otherwise).
+        "KAIZEN_MAX_PARALLEL_JOBS": str(settings.max_parallel_jobs),
+        "KAIZEN_HEARTBEAT_SECONDS": str(settings.heartbeat_seconds),
+        "KAIZEN_HEARTBEAT_TIMEOUT_SECONDS": str(settings.heartbeat_timeout_seconds),
     }
     if settings.dask_address:
         env["KAIZEN_DASK_ADDRESS"] = settings.dask_address
@@ -55,17 +61,27 @@ def _launch_on_dask(job_id: int, settings: Settings) -> None:
     if not settings.dask_address:
         raise RuntimeError("KAIZEN_EXECUTOR is dask but KAIZEN_DASK_ADDRESS is not set")
     client = _dask_client(settings.dask_address)
-    future = client.submit(
-        run_runner, job_id, runner_env(settings), key=f"kaizen-job-{job_id}", pure=False
-    )
+    # A unique key: the scheduler merges tasks of one key, and job ids repeat across databases
+    # (another install, or a test run) sharing the cluster.
+    key = f"kaizen-job-{job_id}-{uuid.uuid4().hex[:12]}"
+    future = client.submit(run_runner, job_id, runner_env(settings), key=key, pure=False)
     fire_and_forget(future)
 
 
-@lru_cache
-def _dask_client(address: str) -> Any:
-    from distributed import Client
+def close() -> None:
+    """Closes this process's Dask clients; each first sends the jobs it still holds (a
+    runner that exits right after submitting would otherwise lose them)."""
+    while _dask_clients:
+        _dask_clients.popitem()[1].close()
 
-    return Client(address, timeout=10, set_as_default=False)
+
+def _dask_client(address: str) -> Any:
+    """One client per scheduler, kept for the life of the process."""
+    if address not in _dask_clients:
+        from distributed import Client
+
+        _dask_clients[address] = Client(address, timeout=10, set_as_default=False)
+    return _dask_clients[address]
 
 
 def run_runner(job_id: int, env: dict[str, str]) -> int:

@@ -18,7 +18,7 @@ from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
-from services import jobs
+from services import executors, jobs
 from services.config import Settings, get_settings
 from services.db import get_engine
 from services.errors import KaizenError
@@ -123,6 +123,8 @@ def run(job: Job, settings: Settings, engine: Engine) -> int:
         )
         _end(engine, job.id, JobState.failed, error=message, step="Failed")
     finally:
+        # The end is recorded: a late cancel must not cut the cleanup or the next job's start.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         watchdog.stop()
         _kill_children()  # whatever the job started must not outlive it
     _dispatch_next(settings, engine)
@@ -133,6 +135,7 @@ def _dispatch_next(settings: Settings, engine: Engine) -> None:
     """A slot is free: start the next queued job (the page that queued it may be closed)."""
     with Session(engine) as session:
         jobs.dispatch(session=session, settings=settings)
+    executors.close()
 
 
 def _cancelled(ctx: JobContext) -> None:
@@ -224,4 +227,8 @@ def _log_to(path: str) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run the module job code imports, not this `__main__` copy: its JobCancelled is the one
+    # job code's `except JobCancelled` names.
+    from services import job_runner
+
+    sys.exit(job_runner.main())

@@ -91,13 +91,22 @@ def cancel(*, session: Session, settings: Settings, job_id: int) -> JobPublic:
         finished_at=utcnow(),
     ):
         return get_job(session=session, job_id=job_id)
-    session.exec(update(Job).where(col(Job.id) == job_id).values(cancel_requested=True))
+    session.exec(
+        update(Job)
+        .where(col(Job.id) == job_id, col(Job.state) == JobState.running)
+        .values(cancel_requested=True)
+    )
     session.commit()
-    session.expire_all()
-    row = session.get(Job, job_id)
+    row = session.get(Job, job_id, populate_existing=True)  # its pid and step as they are now
     # A runner still "Starting" has no SIGTERM handler yet (it would die as if crashed): it
     # reads the flag itself when it starts, or at its first heartbeat.
-    if row is not None and row.pid and row.host == socket.gethostname() and row.step != STARTING:
+    if (
+        row is not None
+        and row.state == JobState.running
+        and row.pid
+        and row.host == socket.gethostname()
+        and row.step != STARTING
+    ):
         _signal(row.pid, signal.SIGTERM)  # the runner stops now, not at its next heartbeat
     return get_job(session=session, job_id=job_id)
 
@@ -140,13 +149,16 @@ def dispatch(*, session: Session, settings: Settings) -> list[int]:
 
 def reap(*, session: Session, settings: Settings) -> list[int]:
     """Ends running jobs whose heartbeat stopped: their process or machine died."""
-    session.expire_all()  # heartbeats this session saw before are old news
     now = utcnow()
     silent = now - timedelta(seconds=settings.heartbeat_timeout_seconds)
     quiet = now - timedelta(seconds=3 * settings.heartbeat_seconds)
     host = socket.gethostname()
     reaped = []
-    for job in session.exec(select(Job).where(Job.state == JobState.running)).all():
+    # populate_existing: the heartbeats this session loaded before are old news.
+    running = (
+        select(Job).where(Job.state == JobState.running).execution_options(populate_existing=True)
+    )
+    for job in session.exec(running).all():
         beat = job.heartbeat_at
         gone = job.host == host and job.pid is not None and not _alive(job.pid)
         if beat is None or _aware(beat) < silent or (gone and _aware(beat) < quiet):

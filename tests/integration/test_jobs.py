@@ -5,9 +5,10 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import update
@@ -18,7 +19,8 @@ from services import jobs
 from services.config import Settings
 from services.db import make_engine
 from services.errors import InvalidInput
-from services.models import Job, JobState, utcnow
+from services.job_runner import CANCEL_GRACE_SECONDS
+from services.models import Job, JobPublic, JobState, utcnow
 from tests.support import job_functions as fn
 from tests.support.jobs import (
     alive,
@@ -52,7 +54,7 @@ def _no_stray_runners(engine: Engine) -> Iterator[None]:
     stop_runners(engine)
 
 
-def _running(step: str):  # type: ignore[no-untyped-def]
+def _running(step: str) -> Callable[[JobPublic], bool]:
     return lambda job: job.state == JobState.running and job.step == step
 
 
@@ -77,11 +79,15 @@ def test_a_job_succeeds_with_its_result_and_progress(
     assert "started: tests.support.job_functions:hold" in jobs.log_tail(job=done)
 
 
-def test_a_job_that_refuses_keeps_its_message(session: Session, settings: Settings) -> None:
+def test_a_job_that_refuses_keeps_its_message_and_cannot_be_cancelled(
+    session: Session, settings: Settings
+) -> None:
     message = "The column 'age' has no values. Pick another target."
     job = submit(session, settings, fn.refuse, message=message)
     done = wait_finished(session, job.id)
     assert (done.state, done.error, done.step) == (JobState.failed, message, "Failed")
+    with pytest.raises(InvalidInput, match="already failed"):
+        jobs.cancel(session=session, settings=settings, job_id=job.id)
 
 
 def test_a_crash_fails_with_a_plain_message_and_the_traceback_in_the_log(
@@ -143,6 +149,7 @@ def test_cancel_stops_the_runner_and_its_children_within_seconds(
     assert (done.state, done.step, done.error) == (JobState.cancelled, "Cancelled", None)
     assert done.finished_at is not None
     assert marker.read_text() == "cancel hook ran"
+    assert Path(f"{marker}.caught").exists()  # the job's own `except JobCancelled` ran
     wait_until(lambda: not alive(child), "child process gone", timeout=5)
     wait_until(lambda: not alive(runner), "runner gone", timeout=5)
     assert "cancelled" in jobs.log_tail(job=done)
@@ -193,11 +200,21 @@ def test_a_queued_job_cancels_at_once_and_never_starts(
     assert not Path(never.log_path).exists()
 
 
-def test_a_finished_job_cannot_be_cancelled(session: Session, settings: Settings) -> None:
-    job = submit(session, settings, fn.refuse, message="no")
-    wait_finished(session, job.id)
-    with pytest.raises(InvalidInput, match="already failed"):
-        jobs.cancel(session=session, settings=settings, job_id=job.id)
+def test_a_job_that_ignores_cancel_is_killed_and_the_next_one_starts(
+    session: Session, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = configure(monkeypatch, max_parallel_jobs=1)
+    job = submit(session, settings, fn.stubborn)
+    queued = submit(session, settings, fn.count_to, steps=2)
+    wait_for(session, job.id, _running("ignoring cancel"), "job ignores cancel")
+    runner = row(session, job.id).pid
+    assert runner is not None
+
+    jobs.cancel(session=session, settings=settings, job_id=job.id)
+    done = wait_finished(session, job.id, timeout=CANCEL_GRACE_SECONDS + 5)
+    assert done.state == JobState.cancelled
+    wait_until(lambda: not alive(runner), "stubborn runner killed", timeout=5)
+    assert wait_finished(session, queued.id).state == JobState.succeeded
 
 
 def test_with_one_slot_the_second_job_waits_for_the_first(
@@ -222,49 +239,65 @@ def test_with_one_slot_the_second_job_waits_for_the_first(
     assert two.result == {"counted": 3}
 
 
-def test_silent_jobs_are_reaped_and_live_ones_kept(session: Session, settings: Settings) -> None:
-    here, long_ago, now = socket.gethostname(), utcnow() - timedelta(hours=1), utcnow()
-    ended = subprocess.Popen(["true"])
-    ended.wait()
-    rows = {
-        "dead pid here": Job(pid=ended.pid, host=here, heartbeat_at=long_ago),
-        "silent elsewhere": Job(pid=1, host="elsewhere", heartbeat_at=long_ago),
-        "never beat": Job(heartbeat_at=None),
-        "live elsewhere": Job(pid=1, host="elsewhere", heartbeat_at=now),
-        "live here": Job(pid=os.getpid(), host=here, heartbeat_at=now),
-    }
-    for slot, job in enumerate(rows.values()):
-        job.kind, job.owner, job.target, job.slot = "test", "tester", "x:y", slot
-        job.state, job.started_at = JobState.running, long_ago
-        session.add(job)
+def _running_row(session: Session, slot: int, **values: Any) -> int:
+    """A 'running' job row, as a runner (live or dead) would have left it."""
+    job = Job(kind="test", owner="tester", target="x:y", state=JobState.running, slot=slot)
+    for name, value in values.items():
+        setattr(job, name, value)
+    session.add(job)
     session.commit()
-    ids = {name: job.id for name, job in rows.items()}
+    assert job.id is not None
+    return job.id
+
+
+def test_silent_jobs_are_reaped_and_live_ones_kept(session: Session, settings: Settings) -> None:
+    here, now = socket.gethostname(), utcnow()
+    recent, long_ago = now - timedelta(seconds=5), now - timedelta(hours=1)  # timeout is 10 s
+    ended, zombie = subprocess.Popen(["true"]), subprocess.Popen(["true"])
+    ended.wait()
+    wait_until(lambda: not alive(zombie.pid), "child ended (a zombie: nobody waited for it)")
+    rows: dict[str, dict[str, Any]] = {
+        "dead pid here": {"pid": ended.pid, "host": here, "heartbeat_at": recent},
+        "zombie pid here": {"pid": zombie.pid, "host": here, "heartbeat_at": recent},
+        "cancelled, dead": {
+            "pid": ended.pid,
+            "host": here,
+            "heartbeat_at": recent,
+            "cancel_requested": True,
+        },
+        "silent elsewhere": {"pid": 1, "host": "elsewhere", "heartbeat_at": long_ago},
+        "never beat": {"heartbeat_at": None},
+        "quiet elsewhere": {"pid": 1, "host": "elsewhere", "heartbeat_at": recent},
+        "quiet, alive here": {"pid": os.getpid(), "host": here, "heartbeat_at": recent},
+    }
+    ids = {name: _running_row(session, slot, **v) for slot, (name, v) in enumerate(rows.items())}
 
     jobs.dispatch(session=session, settings=settings)
+    zombie.wait()
 
     states = {name: row(session, job_id).state for name, job_id in ids.items()}
     assert states == {
         "dead pid here": JobState.failed,
+        "zombie pid here": JobState.failed,
+        "cancelled, dead": JobState.cancelled,
         "silent elsewhere": JobState.failed,
         "never beat": JobState.failed,
-        "live elsewhere": JobState.running,
-        "live here": JobState.running,
+        "quiet elsewhere": JobState.running,
+        "quiet, alive here": JobState.running,
     }
     reaped = row(session, ids["dead pid here"])
     assert reaped.error is not None and reaped.error.startswith(STOPPED)
     assert reaped.slot is None and reaped.finished_at is not None
+    assert row(session, ids["cancelled, dead"]).error is None
 
 
 def test_the_reaper_reads_fresh_heartbeats(session: Session, settings: Settings) -> None:
     # The page's session saw an old heartbeat; the job has beaten since. It must live on.
-    job = Job(kind="test", owner="tester", target="x:y", state=JobState.running, slot=0)
-    job.pid, job.host, job.heartbeat_at = os.getpid(), socket.gethostname(), utcnow()
-    job.heartbeat_at -= timedelta(hours=1)
-    session.add(job)
-    session.commit()
-    assert session.get(Job, job.id) is job  # loaded, with the old heartbeat
+    here, long_ago = socket.gethostname(), utcnow() - timedelta(hours=1)
+    job_id = _running_row(session, 0, pid=os.getpid(), host=here, heartbeat_at=long_ago)
+    assert row(session, job_id).heartbeat_at is not None  # loaded, with the old heartbeat
     with Session(make_engine(settings.sqlalchemy_url)) as runner:
-        runner.exec(update(Job).where(col(Job.id) == job.id).values(heartbeat_at=utcnow()))
+        runner.exec(update(Job).where(col(Job.id) == job_id).values(heartbeat_at=utcnow()))
         runner.commit()
     assert jobs.reap(session=session, settings=settings) == []
 

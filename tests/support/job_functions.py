@@ -1,6 +1,7 @@
 """Job functions for the job system's own tests (imported by real runner processes)."""
 
 import resource
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -9,7 +10,7 @@ from typing import Any
 import psutil
 
 from services.errors import InvalidInput
-from services.job_runner import JobContext
+from services.job_runner import JobCancelled, JobContext
 from services.models import utcnow
 
 
@@ -39,8 +40,12 @@ def linger(ctx: JobContext, *, marker: str, child_pid_file: str | None = None) -
         Path(child_pid_file).write_text(str(child.pid))
     ctx.on_cancel(lambda: Path(marker).write_text("cancel hook ran"))
     ctx.progress(0.1, "lingering")
-    while True:
-        time.sleep(0.1)
+    try:
+        while True:
+            time.sleep(0.1)
+    except JobCancelled:  # job code may tidy up on cancel, as long as it re-raises
+        Path(f"{marker}.caught").touch()
+        raise
 
 
 def hold(
@@ -80,3 +85,11 @@ def run_out_of_memory(ctx: JobContext) -> None:
         bytearray(8 * 2**30)
     finally:
         resource.setrlimit(resource.RLIMIT_AS, (soft, hard))  # room again to record the end
+
+
+def stubborn(ctx: JobContext) -> None:
+    """Ignores SIGTERM (as code stuck in a C extension in effect does) and runs on."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    ctx.progress(0.1, "ignoring cancel")
+    while True:
+        time.sleep(0.1)

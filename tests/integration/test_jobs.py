@@ -23,6 +23,7 @@ from services.job_runner import CANCEL_GRACE_SECONDS
 from services.models import Job, JobPublic, JobState, utcnow
 from tests.support import job_functions as fn
 from tests.support.jobs import (
+    FAST_JOBS,
     alive,
     configure,
     row,
@@ -39,13 +40,7 @@ STOPPED = "The job stopped without finishing"
 @pytest.fixture
 def settings(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
     """Fast heartbeats, so a dead runner is noticed in a fraction of a second."""
-    return configure(
-        monkeypatch,
-        executor="local",
-        heartbeat_seconds=0.2,
-        heartbeat_timeout_seconds=10,
-        max_parallel_jobs=2,
-    )
+    return configure(monkeypatch, **FAST_JOBS)
 
 
 @pytest.fixture(autouse=True)

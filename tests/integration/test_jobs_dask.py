@@ -14,6 +14,7 @@ from services.config import Settings
 from services.models import JobState
 from tests.support import job_functions as fn
 from tests.support.jobs import (
+    FAST_JOBS,
     alive,
     configure,
     row,
@@ -39,12 +40,7 @@ def settings(
     settings: Settings, monkeypatch: pytest.MonkeyPatch, cluster: LocalCluster
 ) -> Settings:
     return configure(
-        monkeypatch,
-        executor="dask",
-        dask_address=cluster.scheduler_address,
-        heartbeat_seconds=0.2,
-        heartbeat_timeout_seconds=10,
-        max_parallel_jobs=2,
+        monkeypatch, **{**FAST_JOBS, "executor": "dask", "dask_address": cluster.scheduler_address}
     )
 
 

@@ -20,7 +20,7 @@ from services import jobs
 from services.config import Settings
 from services.models import Job, JobState
 from tests.support import job_functions as fn
-from tests.support.jobs import configure, row, stop_runners, submit, wait_finished
+from tests.support.jobs import FAST_JOBS, configure, row, stop_runners, submit, wait_finished
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 SERVER_USER = "kaizen-pg"  # postgres refuses to run as root; used only when we are root
@@ -89,14 +89,7 @@ def settings(settings: Settings, monkeypatch: pytest.MonkeyPatch, postgres_serve
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
-    return configure(
-        monkeypatch,
-        database_url=f"{postgres_server}/{name}",
-        executor="local",
-        heartbeat_seconds=0.2,
-        heartbeat_timeout_seconds=10,
-        max_parallel_jobs=2,
-    )
+    return configure(monkeypatch, **{**FAST_JOBS, "database_url": f"{postgres_server}/{name}"})
 
 
 @pytest.fixture(autouse=True)

@@ -19,6 +19,15 @@ from services.models import Job, JobPublic
 WAIT_SECONDS = 30.0  # every wait is bounded; a healthy run needs a few seconds at most
 
 
+# Heartbeats fast enough that a dead runner is noticed in a fraction of a second.
+FAST_JOBS: dict[str, Any] = {
+    "executor": "local",
+    "heartbeat_seconds": 0.2,
+    "heartbeat_timeout_seconds": 10,
+    "max_parallel_jobs": 2,
+}
+
+
 def configure(monkeypatch: pytest.MonkeyPatch, **values: Any) -> Settings:
     """Sets KAIZEN_* variables (runners inherit them) and returns the settings they make."""
     for name, value in values.items():

@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from pages._runtime import session, settings, show_error
+from pages._runtime import plain, session, settings, show_error
 from services import jobs
 from services.models import JobPublic
 
@@ -22,7 +22,7 @@ def live_job(job_id: int) -> None:
         waiting = "Cancelling"
     st.progress(job.progress, text=f"{job.kind.capitalize()} #{job.id}: {waiting}")
     left, right = st.columns([4, 1])
-    left.caption(f"{_duration(job.elapsed_seconds)} elapsed · started by {job.owner}")
+    left.caption(f"{_duration(job.elapsed_seconds)} elapsed · started by {plain(job.owner)}")
     if right.button("Cancel", key=f"cancel-{job.id}", icon=":material/stop_circle:"):
         try:
             with session() as db:
@@ -41,7 +41,7 @@ def outcome(job: JobPublic) -> None:
     elif job.state.value == "cancelled":
         st.info(f"{job.kind.capitalize()} #{job.id} was cancelled.")
     else:
-        st.error(job.error or "The job failed.", icon=":material/error:")
+        st.error(plain(job.error or "The job failed."), icon=":material/error:")
 
 
 def jobs_table(found: list[JobPublic]) -> None:

@@ -1,6 +1,7 @@
 """What every page shares: the cached engine and the translation of errors into messages."""
 
 import logging
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -15,6 +16,15 @@ from services.errors import KaizenError
 from services.logs import log_file, setup_logging
 
 log = logging.getLogger("kaizen.ui")
+
+
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+
+
+def plain(text: str) -> str:
+    """`text` shown literally by Streamlit's markdown: names from files can't add links,
+    images, emoji codes or formulas to the page."""
+    return _MARKDOWN.sub(r"\\\1", text)
 
 
 def settings() -> Settings:
@@ -63,7 +73,7 @@ def shown_errors() -> Iterator[None]:
 def show_error(error: Exception) -> None:
     """A domain error's own message; for anything else a plain apology, the details logged."""
     if isinstance(error, KaizenError):
-        st.error(str(error), icon=":material/error:")
+        st.error(plain(str(error)), icon=":material/error:")
         return
     log.error("page action failed", exc_info=error)
     st.error(

@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from pages._runtime import session, settings, shown_errors
+from pages._runtime import plain, session, settings, shown_errors
 from pages._upload import upload_section
 from services import datasets
 from services.models import ColumnRole, DatasetPublic
@@ -68,14 +68,14 @@ def overview(dataset: DatasetPublic) -> None:
     cells = st.columns(4)
     cells[0].metric("Rows", f"{dataset.rows:,}")
     cells[1].metric("Columns", f"{dataset.columns:,}")
-    cells[2].metric("File", dataset.source_format.upper(), help=dataset.source_filename)
+    cells[2].metric("File", dataset.source_format.upper(), help=plain(dataset.source_filename))
     cells[3].metric("Size", _human_size(dataset.size_bytes))
     details = [f"from {dataset.source_filename}"]
     if dataset.sheet:
         details.append(f"sheet {dataset.sheet}")
     if dataset.encoding:
         details.append(f"encoding {dataset.encoding}")
-    st.caption(" · ".join(details) + f" · SHA-256 {dataset.sha256[:12]}")
+    st.caption(plain(" · ".join(details)) + f" · SHA-256 {dataset.sha256[:12]}")
 
 
 def schema_tab(dataset: DatasetPublic) -> None:
@@ -143,7 +143,7 @@ def versions_tab(dataset: DatasetPublic) -> None:
         width="stretch",
     )
     with st.popover("Delete this version", icon=":material/delete:"):
-        st.write(f"Delete {dataset.name} version {dataset.version}? This cannot be undone.")
+        st.write(f"Delete {plain(dataset.name)} version {dataset.version}? This cannot be undone.")
         if st.button("Delete", type="primary", key=f"delete-{dataset.id}"):
             with shown_errors(), session() as db:
                 datasets.delete_dataset(session=db, settings=settings(), dataset_id=dataset.id)
@@ -153,7 +153,7 @@ def versions_tab(dataset: DatasetPublic) -> None:
 
 st.title("Datasets")
 if flash := st.session_state.pop("flash", None):
-    st.success(flash, icon=":material/check_circle:")
+    st.success(plain(flash), icon=":material/check_circle:")
 upload_section()
 if (chosen := dataset_picker()) is not None:
     overview(chosen)

@@ -1,0 +1,1 @@
+"""Profiling: an instant summary with plain-language alerts, and full reports as jobs."""

@@ -3,6 +3,7 @@
 import pandas as pd
 import streamlit as st
 
+from pages._pickers import version_picker
 from pages._runtime import plain, session, settings, shown_errors
 from pages._upload import upload_section
 from services import datasets
@@ -37,23 +38,7 @@ def dataset_picker() -> DatasetPublic | None:
         width="stretch",
         column_config={"updated": st.column_config.DatetimeColumn(format="distance")},
     )
-    names = [s.name for s in summaries]
-    chosen = st.session_state.get("selected_name")
-    index = names.index(chosen) if chosen in names else 0
-    left, right = st.columns([3, 1])
-    name = left.selectbox("Dataset", names, index=index)
-    st.session_state["selected_name"] = name
-    with session() as db:
-        versions = datasets.list_versions(session=db, name=name)
-    by_number = {v.version: v for v in versions}
-    # Keyed by dataset so switching datasets never keeps another dataset's version.
-    number = right.selectbox(
-        "Version",
-        list(by_number),
-        format_func=lambda n: f"v{n}",
-        key=f"version-{name}",  # as set by the upload box
-    )
-    return by_number[number]
+    return version_picker([s.name for s in summaries])
 
 
 def _human_size(size: int) -> str:

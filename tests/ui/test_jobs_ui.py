@@ -76,7 +76,7 @@ def test_jobs_page_lists_jobs_and_shows_a_failure_with_its_log(
     )
     wait_for(session, failed.id, lambda j: j.state.finished)
     at = AppTest.from_file(APP, default_timeout=60)
-    at.switch_page("pages/jobs.py")
+    at.switch_page("views/jobs.py")
     at.run()
     assert not at.exception
     listed = at.dataframe[0].value

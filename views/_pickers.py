@@ -2,9 +2,9 @@
 
 import streamlit as st
 
-from pages._runtime import session
 from services import datasets
 from services.models import DatasetPublic
+from views._runtime import session
 
 
 def version_picker(names: list[str]) -> DatasetPublic:

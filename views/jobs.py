@@ -2,9 +2,9 @@
 
 import streamlit as st
 
-from pages._job_widgets import jobs_table, live_job, log_view, outcome
-from pages._runtime import session
 from services import jobs
+from views._job_widgets import jobs_table, live_job, log_view, outcome
+from views._runtime import session
 
 st.title("Jobs")
 with session() as db:

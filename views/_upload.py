@@ -6,11 +6,11 @@ import pandas as pd
 import streamlit as st
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
-from pages._job_widgets import live_job, outcome
-from pages._runtime import current_user, session, settings, show_error, shown_errors
 from services import datasets, jobs, uploads
 from services.ingest.detect import EXTENSIONS
 from services.models import JobPublic
+from views._job_widgets import live_job, outcome
+from views._runtime import current_user, session, settings, show_error, shown_errors
 
 FILE_TYPES = [extension.lstrip(".") for extension in EXTENSIONS]
 

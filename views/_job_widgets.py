@@ -3,9 +3,9 @@
 import pandas as pd
 import streamlit as st
 
-from pages._runtime import plain, session, settings, show_error
 from services import jobs
 from services.models import JobPublic
+from views._runtime import plain, session, settings, show_error
 
 POLL_SECONDS = 1.0
 

@@ -3,11 +3,11 @@
 import pandas as pd
 import streamlit as st
 
-from pages._pickers import version_picker
-from pages._runtime import plain, session, settings, shown_errors
-from pages._upload import upload_section
 from services import datasets
 from services.models import ColumnRole, DatasetPublic
+from views._pickers import version_picker
+from views._runtime import plain, session, settings, shown_errors
+from views._upload import upload_section
 
 ROLES = [role.value for role in ColumnRole]
 

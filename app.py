@@ -2,13 +2,13 @@
 
 import streamlit as st
 
-from pages._runtime import app_engine
+from views._runtime import app_engine
 
 st.set_page_config(page_title="Kaizen Studio", page_icon=":material/insights:", layout="wide")
 app_engine()  # connects and migrates once per process, before any page touches the database
 
 pages = [
-    st.Page("pages/datasets.py", title="Datasets", icon=":material/table:", default=True),
-    st.Page("pages/jobs.py", title="Jobs", icon=":material/work_history:"),
+    st.Page("views/datasets.py", title="Datasets", icon=":material/table:", default=True),
+    st.Page("views/jobs.py", title="Jobs", icon=":material/work_history:"),
 ]
 st.navigation(pages).run()

@@ -8,6 +8,8 @@ from pathlib import Path
 from services.errors import InvalidInput
 
 SAMPLE_BYTES = 256 * 1024
+# Free-text cells can be long; the csv module's default 128 KiB field limit would refuse them.
+csv.field_size_limit(2**31 - 1)
 
 EXTENSIONS = {
     ".csv": "csv",

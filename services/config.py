@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     heartbeat_seconds: float = Field(default=1.0, gt=0)
     # A running job silent for this long is marked failed (its process or machine died).
     heartbeat_timeout_seconds: float = Field(default=30.0, gt=0)
+    # A full profiling report running longer than this is stopped (a job may ask for less).
+    profile_time_limit_seconds: float = Field(default=600.0, gt=0)
 
     @property
     def datasets_dir(self) -> Path:

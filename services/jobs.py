@@ -38,7 +38,7 @@ def submit(
     """Queues `run(ctx, **params)` as a job and starts it if a slot is free."""
     job = Job(
         kind=kind,
-        target=f"{run.__module__}:{run.__qualname__}",
+        target=_target(run),
         params=params,
         owner=owner,
         project=project,
@@ -50,6 +50,37 @@ def submit(
     job.log_path = str((settings.jobs_dir / f"{job.id}.log").resolve())
     session.commit()  # a runner that claims it at once must find its log path
     dispatch(session=session, settings=settings)
+    return get_job(session=session, job_id=_id(job))
+
+
+def record_finished(
+    *,
+    session: Session,
+    settings: Settings,
+    kind: str,
+    run: JobFunction,
+    params: dict[str, Any],
+    owner: str,
+    result: dict[str, Any],
+    step: str,
+) -> JobPublic:
+    """Records a job that succeeded without a process: a cached result is still a job to see."""
+    now = utcnow()
+    job = Job(
+        kind=kind,
+        target=_target(run),
+        params=params,
+        owner=owner,
+        executor=settings.executor,
+        state=JobState.succeeded,
+        progress=1.0,
+        step=step,
+        result=result,
+        started_at=now,
+        finished_at=now,
+    )
+    session.add(job)
+    session.commit()
     return get_job(session=session, job_id=_id(job))
 
 
@@ -255,6 +286,11 @@ def _aware(moment: Any) -> Any:
     from datetime import UTC
 
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _target(run: JobFunction) -> str:
+    """Where a runner finds the job's function: "module:qualified name"."""
+    return f"{run.__module__}:{run.__qualname__}"
 
 
 def _id(job: Job) -> int:

@@ -20,7 +20,9 @@ REPORT_HEIGHT = 900
 def full_report_section(dataset: DatasetPublic) -> None:
     """Plan, progress or result of the full report for one version (optionally vs another)."""
     st.subheader("Full report", anchor=False)
-    plan = plan_report(dataset.rows, dataset.columns)
+    plan = plan_report(
+        dataset.rows, dataset.columns, time_limit_seconds=settings().profile_time_limit_seconds
+    )
     st.caption(plain(plan.explanation))
     compare_to = _comparison_choice(dataset)
     with session() as db:

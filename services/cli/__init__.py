@@ -8,6 +8,7 @@ from typing import Any
 
 from services.cli import datasets as cli_datasets
 from services.cli import jobs as cli_jobs
+from services.cli import profile as cli_profile
 from services.cli.common import Context, Parser
 from services.config import get_settings
 from services.db import get_engine, migrate
@@ -56,6 +57,7 @@ def _parser() -> argparse.ArgumentParser:
 
     cli_datasets.register(groups, common)
     cli_jobs.register(groups, common)
+    cli_profile.register(groups, common)
     return parser
 
 

@@ -39,3 +39,5 @@ lint: setup
 bench: setup
 	$(UV) run --frozen python benchmarks/ingest.py
 	$(UV) run --frozen python benchmarks/jobs.py
+	$(UV) run --frozen python benchmarks/profiling_summary.py
+	$(UV) run --frozen python benchmarks/profiling_report.py

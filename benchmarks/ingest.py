@@ -8,7 +8,6 @@ least 3x pandas' rows/s, and peak RSS under 3x the size of the Parquet file it w
 
 import argparse
 import json
-import os
 import resource
 import subprocess
 import sys
@@ -23,6 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
+from common import kaizen_home, print_aligned
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "benchmarks" / "out"
@@ -165,17 +165,9 @@ def _service(path: Path, work: Path) -> Run:
     """services.datasets.add_dataset: hashes, ingests and describes the file, then records it."""
     from sqlmodel import Session
 
-    from services.config import get_settings
     from services.datasets import add_dataset
-    from services.db import get_engine, migrate
 
-    os.environ.update(KAIZEN_HOME=str(work), KAIZEN_MAX_UPLOAD_MB="1000000")
-    os.environ["KAIZEN_MAX_CELLS"] = str(10**12)
-    os.environ.pop("KAIZEN_DATABASE_URL", None)
-    get_settings.cache_clear()
-    settings = get_settings()
-    engine = get_engine(settings)
-    migrate(engine)
+    settings, engine = kaizen_home(work)
 
     def run() -> tuple[int, int]:
         with Session(engine, expire_on_commit=False) as session:
@@ -266,11 +258,7 @@ COLUMNS: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
 def print_table(results: list[dict[str, Any]]) -> None:
     rows = [[name for name, _ in COLUMNS]]
     rows += [[cell(result) for _, cell in COLUMNS] for result in results]
-    widths = [max(len(str(row[i])) for row in rows) for i in range(len(COLUMNS))]
-    for n, row in enumerate(rows):
-        print("  ".join(str(cell).rjust(w) for cell, w in zip(row, widths, strict=True)))
-        if n == 0:
-            print("  ".join("-" * w for w in widths))
+    print_aligned(rows)
     print(
         f"\nGoals: kaizen-csv >= {SPEED_GOAL:g}x pandas rows/s; peak RSS < {RSS_GOAL:g}x the "
         "Parquet file written.\npandas only parses the CSV into memory; it does not write "

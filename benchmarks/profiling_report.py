@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import print_aligned
 from ingest import CHUNK_ROWS, OUT, ROOT, _chunk, _missing, _peak_mb, _pick, parse_size
 
 STOP_SECONDS = 600.0
@@ -243,11 +244,7 @@ COLUMNS = [
 
 def print_table(results: list[dict[str, Any]]) -> None:
     rows = [[name for name, _ in COLUMNS]] + [[cell(r) for _, cell in COLUMNS] for r in results]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
-    for n, row in enumerate(rows):
-        print("  ".join(cell.rjust(width) for cell, width in zip(row, widths, strict=True)))
-        if n == 0:
-            print("  ".join("-" * width for width in widths))
+    print_aligned(rows)
     print(
         f"\nGoal: kaizen on {GOAL_SIZE} x 30 under {GOAL_SECONDS:g} s and {GOAL_MB} MB peak RSS. "
         "Seconds include importing ydata-profiling and reading the table.\n"

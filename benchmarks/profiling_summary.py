@@ -11,7 +11,6 @@ cold one is kept. Goal: under 2 s cold for 1M rows x 30 columns.
 
 import argparse
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -26,6 +25,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import kaizen_home, print_aligned
 from ingest import CHUNK_ROWS, MB, OUT, ROOT, _chunk, _missing, _peak_mb, _pick, parse_size
 
 GOAL_SECONDS, GOAL_ROWS = 2.0, 1_000_000
@@ -91,16 +91,7 @@ def flights() -> Path:
 def _session(home: Path) -> Any:
     from sqlmodel import Session
 
-    from services.config import get_settings
-    from services.db import get_engine, migrate
-
-    os.environ.update(KAIZEN_HOME=str(home), KAIZEN_MAX_UPLOAD_MB="1000000")
-    os.environ["KAIZEN_MAX_CELLS"] = str(10**12)
-    os.environ.pop("KAIZEN_DATABASE_URL", None)
-    get_settings.cache_clear()
-    settings = get_settings()
-    engine = get_engine(settings)
-    migrate(engine)
+    settings, engine = kaizen_home(home)
     return Session(engine, expire_on_commit=False), settings
 
 
@@ -175,11 +166,7 @@ def print_table(results: list[dict[str, Any]]) -> None:
                 f"{r['warm'] * 1000:.1f}", f"{r['peak_mb']:.0f}", f"{r['base_mb']:.0f}", goal,
             ]
         )  # fmt: skip
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    for n, row in enumerate(rows):
-        print("  ".join(cell.rjust(w) for cell, w in zip(row, widths, strict=True)))
-        if n == 0:
-            print("  ".join("-" * w for w in widths))
+    print_aligned(rows)
     print(
         f"\nGoal: cold summary under {GOAL_SECONDS:g} s for 1M rows x 30 columns. 'cold' computes "
         "from the stored Parquet; 'warm' reads the cached JSON.\n'import MB' is the process's "

@@ -1,0 +1,29 @@
+"""What the benchmarks share: a Kaizen home to measure in, and a plain aligned table."""
+
+import os
+from pathlib import Path
+from typing import Any
+
+
+def kaizen_home(home: Path) -> tuple[Any, Any]:
+    """Settings and a migrated engine for a throwaway KAIZEN_HOME without size limits."""
+    from services.config import get_settings
+    from services.db import get_engine, migrate
+
+    os.environ.update(KAIZEN_HOME=str(home), KAIZEN_MAX_UPLOAD_MB="1000000")
+    os.environ["KAIZEN_MAX_CELLS"] = str(10**12)
+    os.environ.pop("KAIZEN_DATABASE_URL", None)
+    get_settings.cache_clear()
+    settings = get_settings()
+    engine = get_engine(settings)
+    migrate(engine)
+    return settings, engine
+
+
+def print_aligned(rows: list[list[str]]) -> None:
+    """Right-aligned columns; the first row is the header, underlined with dashes."""
+    widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
+    for n, row in enumerate(rows):
+        print("  ".join(str(cell).rjust(width) for cell, width in zip(row, widths, strict=True)))
+        if n == 0:
+            print("  ".join("-" * width for width in widths))

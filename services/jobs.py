@@ -36,14 +36,7 @@ def submit(
     project: str | None = None,
 ) -> JobPublic:
     """Queues `run(ctx, **params)` as a job and starts it if a slot is free."""
-    job = Job(
-        kind=kind,
-        target=_target(run),
-        params=params,
-        owner=owner,
-        project=project,
-        executor=settings.executor,
-    )
+    job = _new_job(settings, kind, run, params, owner, project=project)
     session.add(job)
     session.flush()  # the id names the log file: both are committed together
     settings.jobs_dir.mkdir(parents=True, exist_ok=True)
@@ -66,12 +59,12 @@ def record_finished(
 ) -> JobPublic:
     """Records a job that succeeded without a process: a cached result is still a job to see."""
     now = utcnow()
-    job = Job(
-        kind=kind,
-        target=_target(run),
-        params=params,
-        owner=owner,
-        executor=settings.executor,
+    job = _new_job(
+        settings,
+        kind,
+        run,
+        params,
+        owner,
         state=JobState.succeeded,
         progress=1.0,
         step=step,
@@ -82,6 +75,24 @@ def record_finished(
     session.add(job)
     session.commit()
     return get_job(session=session, job_id=_id(job))
+
+
+def _new_job(
+    settings: Settings,
+    kind: str,
+    run: JobFunction,
+    params: dict[str, Any],
+    owner: str,
+    **fields: Any,
+) -> Job:
+    return Job(
+        kind=kind,
+        target=_target(run),
+        params=params,
+        owner=owner,
+        executor=settings.executor,
+        **fields,
+    )
 
 
 def get_job(*, session: Session, job_id: int) -> JobPublic:

@@ -98,26 +98,33 @@ def _show(ready: report.ReportInfo) -> None:
     html_path, json_path = Path(ready.html_path), Path(ready.json_path)
     left.download_button(
         "Download HTML",
-        html_path.read_bytes(),
+        _file_bytes(ready.html_path),
         file_name=html_path.name,
         mime="text/html",
         icon=":material/download:",
     )
     right.download_button(
         "Download JSON",
-        json_path.read_bytes(),
+        _file_bytes(ready.json_path),
         file_name=json_path.name,
         mime="application/json",
         icon=":material/download:",
     )
-    sandboxed(html_path.read_text(encoding="utf-8"))
+    components.html(_sandboxed_frame(ready.html_path), height=REPORT_HEIGHT)
 
 
-def sandboxed(document: str) -> None:
-    """Shows a report in an iframe with scripts but no same-origin access: whatever the
-    report holds cannot reach the app, its cookies or its session."""
-    frame = (
-        f'<iframe sandbox="allow-scripts" srcdoc="{html.escape(document, quote=True)}" '
+# Reports are written once and never change: read and escape them once, not on every rerun.
+@st.cache_data(max_entries=8, show_spinner=False)
+def _file_bytes(path: str) -> bytes:
+    return Path(path).read_bytes()
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _sandboxed_frame(path: str) -> str:
+    """The report in an iframe with scripts but no same-origin access: whatever the report
+    holds cannot reach the app, its cookies or its session."""
+    document = html.escape(Path(path).read_text(encoding="utf-8"), quote=True)
+    return (
+        f'<iframe sandbox="allow-scripts" srcdoc="{document}" '
         f'style="width:100%;height:{REPORT_HEIGHT - 10}px;border:0"></iframe>'
     )
-    components.html(frame, height=REPORT_HEIGHT)

@@ -81,10 +81,7 @@ def charts_section(dataset: DatasetPublic, profile: summary.DatasetProfile) -> N
             max_selections=6,
         )
         for name in chosen:
-            with session() as db:
-                data = summary.column_distribution(
-                    session=db, settings=settings(), dataset_id=dataset.id, column=name
-                )
+            data = _distribution(str(settings().home), dataset.id, dataset.sha256, name)
             st.plotly_chart(charts.distribution(name, data))
     with tabs["Correlations"]:
         if profile.correlation:
@@ -94,6 +91,18 @@ def charts_section(dataset: DatasetPublic, profile: summary.DatasetProfile) -> N
     if profile.target_balance and profile.target:
         with tabs["Target balance"]:
             st.plotly_chart(charts.target_balance(profile.target, profile.target_balance))
+
+
+# A dataset version never changes: each column's distribution is read from disk once.
+# Home and content hash are part of the key, so a reused id never shows another table.
+@st.cache_data(max_entries=256, show_spinner=False)
+def _distribution(
+    home: str, dataset_id: int, sha256: str, column: str
+) -> summary.NumericDistribution | summary.CategoricalDistribution:
+    with session() as db:
+        return summary.column_distribution(
+            session=db, settings=settings(), dataset_id=dataset_id, column=column
+        )
 
 
 def _text(value: object) -> str:

@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     heartbeat_timeout_seconds: float = Field(default=30.0, gt=0)
     # A full profiling report running longer than this is stopped (a job may ask for less).
     profile_time_limit_seconds: float = Field(default=600.0, gt=0)
+    # MLflow tracking and registry; None: a SQLite store and artifacts under `home`
+    # (MLflow's own MLFLOW_TRACKING_URI, when set, wins: it is how MLflow users point tools).
+    mlflow_tracking_uri: str | None = None
 
     @property
     def datasets_dir(self) -> Path:
@@ -44,6 +47,10 @@ class Settings(BaseSettings):
     @property
     def tmp_dir(self) -> Path:
         return self.home / "tmp"
+
+    @property
+    def mlflow_dir(self) -> Path:
+        return self.home / "mlflow"
 
     @property
     def max_upload_bytes(self) -> int:

@@ -131,7 +131,7 @@ def list_datasets(*, session: Session) -> list[DatasetSummary]:
 
 def get_dataset(*, session: Session, dataset_id: int) -> DatasetPublic:
     """One dataset version."""
-    return _public(_row(session, dataset_id))
+    return _public(dataset_row(session=session, dataset_id=dataset_id))
 
 
 def list_versions(*, session: Session, name: str) -> list[DatasetPublic]:
@@ -151,7 +151,7 @@ def preview(
     page_size: int | None = None,
 ) -> PreviewPage:
     """One page of a dataset's rows, read from only the row groups that hold it."""
-    dataset = _row(session, dataset_id)
+    dataset = dataset_row(session=session, dataset_id=dataset_id)
     size = page_size or settings.preview_page_size
     pages = max(1, -(-dataset.rows // size))
     page = min(max(1, page), pages)
@@ -174,7 +174,7 @@ def set_column_roles(
     *, session: Session, dataset_id: int, roles: Mapping[str, ColumnRole]
 ) -> DatasetPublic:
     """Gives columns the roles feature, target, ignore or id; at most one target."""
-    dataset = _row(session, dataset_id)
+    dataset = dataset_row(session=session, dataset_id=dataset_id)
     columns = dataset.column_infos
     unknown = set(roles) - {c.name for c in columns}
     if unknown:
@@ -194,7 +194,7 @@ def set_column_roles(
 
 def delete_dataset(*, session: Session, settings: Settings, dataset_id: int) -> None:
     """Removes one version; its Parquet file goes when no other version uses it."""
-    dataset = _row(session, dataset_id)
+    dataset = dataset_row(session=session, dataset_id=dataset_id)
     path = parquet_path(settings, dataset)
     session.delete(dataset)
     session.commit()
@@ -309,7 +309,8 @@ def _carry_roles(session: Session, name: str, schema: list[dict[str, Any]]) -> l
     return [{**column, "role": roles.get(column["name"], column["role"])} for column in schema]
 
 
-def _row(session: Session, dataset_id: int) -> Dataset:
+def dataset_row(*, session: Session, dataset_id: int) -> Dataset:
+    """The table row of a dataset version, for services that read its stored table."""
     dataset = session.get(Dataset, dataset_id)
     if dataset is None:
         raise NotFound(f"There is no dataset with id {dataset_id}. List datasets to see the ids.")

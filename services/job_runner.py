@@ -50,6 +50,10 @@ class JobContext:
         self._last_write = now
         self._update(progress=min(1.0, max(0.0, fraction)), step=step[:500], heartbeat_at=utcnow())
 
+    def publish(self, result: dict[str, Any]) -> None:
+        """Shows a partial result while the job runs (kept if it is cancelled or fails)."""
+        self._update(result=result, heartbeat_at=utcnow())
+
     def on_cancel(self, hook: Callable[[], None]) -> None:
         """Registers cleanup to run when the job is cancelled (e.g. end an MLflow run as KILLED)."""
         self.cancel_hooks.append(hook)
@@ -112,8 +116,10 @@ def run(job: Job, settings: Settings, engine: Engine) -> int:
             job.id,
             JobState.failed,
             error=str(error),
-            result=error.details() or None,
             step="Failed",
+            # A failed job keeps what it published (a partial leaderboard) unless it has facts
+            # for the user to fix the input with.
+            **({"result": error.details()} if error.details() else {}),
         )
     except BaseException as error:
         log.error("job %s crashed:\n%s", job.id, traceback.format_exc())

@@ -18,6 +18,7 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settin
     """Settings pointing at a fresh home directory, as the app and CLI will read them."""
     monkeypatch.setenv("KAIZEN_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("KAIZEN_DATABASE_URL", raising=False)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)  # MLflow in the temp home only
     get_settings.cache_clear()
     yield get_settings()
     get_settings.cache_clear()

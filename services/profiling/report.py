@@ -31,12 +31,11 @@ from services.profiling.report_plan import (
 from services.profiling.ydata_hooks import (
     Progress,
     ProgressTracker,
-    TimeLimitReached,
     hooked_ydata,
     load_ydata,
-    time_limit,
     ydata_config,
 )
+from services.time_limit import TimeLimitReached, time_limit
 
 KIND = "profile"
 RENDERER_VERSION = "1"  # bump when reports are made differently: older cached ones are not reused

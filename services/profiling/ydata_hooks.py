@@ -2,7 +2,6 @@
 a time limit, and reporting its progress bars as the job's progress."""
 
 import os
-import signal
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -11,7 +10,6 @@ from typing import Any
 
 from services.profiling.report_plan import ReportPlan, ydata_settings
 
-DEADLINE_RETRY_SECONDS = 0.5
 Progress = Callable[[float, str], None]
 
 
@@ -34,47 +32,6 @@ def ydata_config(plan: ReportPlan, title: str) -> Any:
     base = YdataSettings.from_file(get_config("config_minimal.yaml")) if plan.minimal else None
     updates = ydata_settings(plan, title=title, description=plan.explanation)
     return (base or YdataSettings()).update(updates)
-
-
-# --- time limit ----------------------------------------------------------------------------------
-
-
-class TimeLimitReached(Exception):
-    """The block under `time_limit` ran `seconds` and was stopped."""
-
-    def __init__(self, seconds: float) -> None:
-        super().__init__(f"stopped after {seconds:g} seconds")
-        self.seconds = seconds
-
-
-class _Deadline(BaseException):
-    """Raised by the alarm (BaseException: ydata-profiling's `except Exception` must not
-    swallow it); becomes TimeLimitReached where the time limit was set."""
-
-
-@contextmanager
-def time_limit(seconds: float) -> Iterator[None]:
-    """Raises TimeLimitReached once the block has run `seconds` (by SIGALRM: main thread only)."""
-    armed = True
-
-    def on_alarm(_signum: int, _frame: object) -> None:
-        if armed:
-            # Again soon, in case a bare `except:` (ydata-profiling has a few) swallowed this one.
-            signal.setitimer(signal.ITIMER_REAL, DEADLINE_RETRY_SECONDS)
-            raise _Deadline
-
-    previous = signal.signal(signal.SIGALRM, on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        try:
-            yield
-        finally:
-            armed = False  # from here on a late alarm does nothing
-    except _Deadline:
-        raise TimeLimitReached(seconds) from None
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 class CancellingPool(ThreadPoolExecutor):

@@ -1,0 +1,150 @@
+"""MLflow as Kaizen uses it: where the store is, one experiment per project, the final model
+logged and registered, and loaded back only after its digest matches the one we recorded."""
+
+import hashlib
+import os
+import re
+import tempfile
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from services.config import Settings
+from services.errors import InvalidInput
+
+MODEL_NAME = "model"  # the model's name inside its run
+MODEL_FILE = "model.pkl"  # what mlflow.sklearn writes in the cloudpickle format
+# What serving a model needs, pinned to the versions that trained it (no UI, no profiling).
+SERVING_PACKAGES = [
+    "pycaret-core",
+    "scikit-learn",
+    "pandas",
+    "numpy",
+    "scipy",
+    "lightgbm",
+    "category-encoders",
+    "imbalanced-learn",
+    "joblib",
+    "cloudpickle",
+    "mlflow",
+]
+
+
+def tracking_uri(settings: Settings) -> str:
+    """The MLflow tracking (and registry) URI of this installation."""
+    configured = os.environ.get("MLFLOW_TRACKING_URI") or settings.mlflow_tracking_uri
+    if configured:
+        return configured
+    return f"sqlite:///{(settings.mlflow_dir / 'mlflow.db').resolve()}"
+
+
+def use_tracking(settings: Settings) -> None:
+    """Points this process's MLflow at the installation's store (job processes call it)."""
+    import mlflow
+
+    settings.mlflow_dir.mkdir(parents=True, exist_ok=True)
+    uri = tracking_uri(settings)
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+
+
+def client(settings: Settings) -> Any:
+    """An MlflowClient on the installation's store."""
+    from mlflow import MlflowClient
+
+    settings.mlflow_dir.mkdir(parents=True, exist_ok=True)
+    uri = tracking_uri(settings)
+    return MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
+def experiment_id(settings: Settings, project: str) -> str:
+    """The project's experiment, created on first use."""
+    import mlflow
+
+    name = f"kaizen/{project}"
+    found = mlflow.get_experiment_by_name(name)
+    if found is not None:
+        return str(found.experiment_id)
+    # The embedded store keeps artifacts under home; a tracking server chooses its own place.
+    embedded = tracking_uri(settings).startswith("sqlite:")
+    location = (settings.mlflow_dir / "artifacts").resolve().as_uri() if embedded else None
+    return str(mlflow.create_experiment(name, artifact_location=location))
+
+
+def registered_name(project: str, dataset: str, target: str) -> str:
+    """`<project>-<dataset>-<target>` as a slug: the registry name of a training's models."""
+    return "-".join(_slug(part) for part in (project, dataset, target))
+
+
+def pinned_requirements() -> list[str]:
+    """The serving packages at the versions installed here."""
+    pins = []
+    for package in SERVING_PACKAGES:
+        try:
+            pins.append(f"{package}=={version(package)}")
+        except PackageNotFoundError:
+            continue
+    return pins
+
+
+def log_model(pipeline: Any, example: pd.DataFrame) -> tuple[str, str]:
+    """Logs the fitted pipeline in the active run; returns its URI and its file's SHA-256.
+
+    PyCaret pipelines hold pandas internals that skops cannot write, so the format is
+    cloudpickle, chosen knowingly: we load back only what our jobs logged, after checking
+    the digest our database recorded (`load_pipeline`)."""
+    import mlflow
+    from mlflow.models import infer_signature
+
+    signature = infer_signature(example, pipeline.predict(example))
+    info = mlflow.sklearn.log_model(
+        pipeline,
+        name=MODEL_NAME,
+        serialization_format="cloudpickle",
+        signature=signature,
+        input_example=example,
+        pip_requirements=pinned_requirements(),
+    )
+    with tempfile.TemporaryDirectory() as scratch:
+        local = mlflow.artifacts.download_artifacts(info.model_uri, dst_path=scratch)
+        digest = _sha256(Path(local) / MODEL_FILE)
+    return str(info.model_uri), digest
+
+
+def register(model_uri: str, name: str, tags: dict[str, str], description: str) -> int:
+    """A new version of `name` for the logged model; no alias is set (promotion is an admin's)."""
+    import mlflow
+
+    registered = mlflow.register_model(model_uri, name, tags=tags)
+    client = mlflow.MlflowClient()
+    client.update_model_version(name, registered.version, description=description)
+    return int(registered.version)
+
+
+def load_pipeline(settings: Settings, model_uri: str, expected_sha256: str) -> Any:
+    """The pipeline at `model_uri`, loaded only if its file is the one our training wrote."""
+    import mlflow
+
+    use_tracking(settings)
+    with tempfile.TemporaryDirectory() as scratch:
+        local = Path(mlflow.artifacts.download_artifacts(model_uri, dst_path=scratch))
+        if _sha256(local / MODEL_FILE) != expected_sha256:
+            raise InvalidInput(
+                "The stored model file does not match the one training wrote, so it was not "
+                "loaded. Train the model again; an admin should check the MLflow artifact store."
+            )
+        return mlflow.sklearn.load_model(str(local))
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "x"

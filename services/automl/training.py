@@ -1,0 +1,342 @@
+"""Training as a job: PyCaret compares models inside a hard time budget, the leaderboard is
+published as it fills, every model is tracked in MLflow and the best one is registered."""
+
+import copy
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlmodel import Session
+
+from services import datasets, jobs
+from services.automl import tracking
+from services.automl.options import TrainingOptions, metrics_for
+from services.automl.plan import TrainingPlan, describe, plan_training, read_table
+from services.automl.refine import ensemble, tune
+from services.automl.results import ChosenModel, TrainingResult
+from services.automl.search import LOG_RESERVE_SECONDS, MIN_SLOT_SECONDS, Budget, Search, Trained
+from services.automl.target import HOLDOUT_FRACTION, Prepared, prepare
+from services.config import Settings
+from services.errors import InvalidInput, NotFound
+from services.job_runner import JobCancelled, JobContext
+from services.models import Dataset, Job, JobPublic, utcnow
+from services.time_limit import TimeLimitReached, time_limit
+
+KIND = "train"
+DEFAULT_PROJECT = "default"  # every dataset's project until projects exist
+
+
+def start_training(
+    *,
+    session: Session,
+    settings: Settings,
+    options: TrainingOptions,
+    owner: str,
+    project: str = DEFAULT_PROJECT,
+) -> JobPublic:
+    """Checks the request (refusing bad input before anything runs) and queues the job."""
+    plan_training(session=session, settings=settings, options=options)
+    params = {"options": options.model_dump(mode="json"), "project": project, "owner": owner}
+    return jobs.submit(
+        session=session,
+        settings=settings,
+        kind=KIND,
+        run=train_job,
+        params=params,
+        owner=owner,
+        project=project,
+    )
+
+
+def training_jobs(*, session: Session, dataset_id: int | None = None) -> list[JobPublic]:
+    """Training jobs, newest first (of one dataset version, if given)."""
+    found = jobs.list_jobs(session=session, kind=KIND, limit=200)
+    return [j for j in found if dataset_id is None or _dataset_of(j) == dataset_id]
+
+
+def training_result(job: JobPublic) -> TrainingResult | None:
+    """The job's leaderboard and chosen model, as far as it got."""
+    if job.kind != KIND or not job.result or "leaderboard" not in job.result:
+        return None
+    return TrainingResult.model_validate(job.result)
+
+
+def train_job(
+    ctx: JobContext, *, options: dict[str, Any], project: str, owner: str
+) -> dict[str, Any]:
+    """The job: prepare, search, refine, choose, finalize, log and register."""
+    request = TrainingOptions.model_validate(options)
+    budget = Budget(request.budget, started=_job_started(ctx))
+    with ctx.session() as session:
+        dataset = _dataset_for_job(session, request.dataset_id)
+    ctx.progress(0.01, "Reading the dataset")
+    prepared = prepare(read_table(ctx.settings, dataset), dataset.column_infos, request)
+    plan = describe(dataset, prepared, request)
+    result = TrainingResult(
+        options=request,
+        task=plan.task,
+        metric=plan.metric,
+        greater_is_better=metrics_for(plan.task)[plan.metric],
+        models_total=len(plan.models),
+        notes=plan.notes,
+        budget_seconds=request.budget,
+    )
+    ctx.progress(0.02, "Preparing the data (PyCaret setup)")
+    experiment = _setup(prepared, request, budget)
+    tracking.use_tracking(ctx.settings)
+    result.experiment_id = tracking.experiment_id(ctx.settings, project)
+    tags = _lineage(ctx, dataset, request, owner)
+    with _parent_run(result, tags, f"{dataset.name} v{dataset.version}: {request.target}") as run:
+        _log_inputs(ctx.settings, dataset, prepared, plan)
+        result.parent_run_id = str(run.info.run_id)
+        search = Search(
+            experiment=experiment,
+            result=result,
+            budget=budget,
+            on_change=_reporter(ctx, result, budget),
+        )
+        search.run_models(plan.models)
+        chosen = _refine_and_choose(search, request)
+        if chosen is None:
+            raise InvalidInput(_nothing_finished(result))
+        name = tracking.registered_name(project, dataset.name, request.target)
+        result.model = _finalize_and_register(search, chosen, name, tags)
+        result.elapsed_seconds = round(budget.elapsed(), 2)
+    ctx.progress(1.0, "Done")
+    return result.model_dump(mode="json")
+
+
+def _refine_and_choose(search: Search, request: TrainingOptions) -> Trained | None:
+    spec = request.spec
+    singles = list(search.trained)
+    for trained in _top(search, singles, spec.tune_top):
+        tune(search, trained.row.model_id, spec.tune_trials, request.seed)
+    best = search.best()
+    if spec.ensemble and not search.result.stopped_by_budget:
+        top = _top(search, list(search.trained), 3)
+        return ensemble(search, top) or best
+    return best
+
+
+def _top(search: Search, among: list[str], count: int) -> list[Trained]:
+    ranked = [r.model_id for r in search.result.ranked() if r.model_id in among]
+    return [search.trained[m] for m in ranked[:count]]
+
+
+def _finalize_and_register(
+    search: Search, chosen: Trained, name: str, tags: dict[str, str]
+) -> ChosenModel:
+    import mlflow
+
+    result, exp = search.result, search.exp
+    search.on_change(f"Refitting {chosen.row.name} on all rows")
+    pipeline, finalized = _finalized(search, chosen)
+    search.on_change("Logging and registering the model")
+    model_uri, digest = tracking.log_model(pipeline, exp.X_test.head(5))
+    score = chosen.row.holdout.get(result.metric)
+    version = tracking.register(
+        model_uri,
+        name,
+        tags=tags
+        | {
+            "kaizen.model_id": chosen.row.model_id,
+            "kaizen.metric": result.metric,
+            "kaizen.holdout_score": str(score),
+            "kaizen.finalized": str(finalized).lower(),
+            "kaizen.model_sha256": digest,
+        },
+        description=f"{chosen.row.name}; holdout {result.metric} {score}.",
+    )
+    mlflow.set_tags({"kaizen.registered_model": name, "kaizen.registered_version": str(version)})
+    return ChosenModel(
+        model_id=chosen.row.model_id,
+        name=name,
+        version=version,
+        metric=result.metric,
+        score=score,
+        finalized=finalized,
+        run_id=str(mlflow.active_run().info.run_id),  # type: ignore[union-attr]
+        model_uri=model_uri,
+        sha256=digest,
+    )
+
+
+def _finalized(search: Search, chosen: Trained) -> tuple[Any, bool]:
+    """The chosen model refit on every row, or, if the budget cannot afford that, as trained."""
+    limit = search.budget.left() - LOG_RESERVE_SECONDS
+    if limit >= MIN_SLOT_SECONDS:
+        try:
+            with time_limit(limit):
+                return search.exp.finalize_model(chosen.model), True
+        except TimeLimitReached:
+            search.stop()
+    search.result.notes.append(
+        "The budget left no time to refit the chosen model on all rows: it is kept as trained "
+        f"on the training rows ({100 - round(HOLDOUT_FRACTION * 100)}%)."
+    )
+    pipeline = copy.deepcopy(search.exp.pipeline)
+    pipeline.steps.append(("actual_estimator", chosen.model))
+    return pipeline, False
+
+
+def _setup(prepared: Prepared, request: TrainingOptions, budget: Budget) -> Any:
+    if prepared.task.is_classification:
+        from pycaret.classification import ClassificationExperiment as Experiment
+    else:
+        from pycaret.regression import RegressionExperiment as Experiment
+    experiment = Experiment()
+    classes = prepared.task.is_classification
+    try:
+        with time_limit(budget.left() - LOG_RESERVE_SECONDS):
+            experiment.setup(
+                data=prepared.frame,
+                target=request.target,
+                train_size=1 - HOLDOUT_FRACTION,
+                fold=request.fold_count,
+                fold_strategy="stratifiedkfold" if classes else "kfold",
+                fold_shuffle=True,
+                data_split_stratify=classes,
+                normalize=True,
+                fix_imbalance=request.fix_imbalance and classes,
+                feature_selection=request.feature_selection,
+                session_id=request.seed,
+                n_jobs=-1,
+                verbose=False,
+                html=False,
+                log_experiment=False,
+                system_log=False,  # PyCaret would write logs.log into the working directory
+                memory=False,
+            )
+    except TimeLimitReached:
+        raise InvalidInput(
+            f"The budget of {request.budget:.0f} seconds ended while preparing the data, before "
+            "any model was trained. Give it more time, or train on a smaller version."
+        ) from None
+    return experiment
+
+
+@contextmanager
+def _parent_run(result: TrainingResult, tags: dict[str, str], name: str) -> Iterator[Any]:
+    """The job's MLflow run; ended KILLED when the job is cancelled, FAILED when it fails."""
+    import mlflow
+
+    run = mlflow.start_run(experiment_id=result.experiment_id, run_name=name, tags=tags)
+    try:
+        yield run
+    except JobCancelled:
+        _end_runs("KILLED")
+        raise
+    except BaseException:
+        _end_runs("FAILED")
+        raise
+    _end_runs("FINISHED")
+
+
+def _end_runs(status: str) -> None:
+    import mlflow
+
+    while mlflow.active_run() is not None:
+        mlflow.end_run(status)
+
+
+def _log_inputs(
+    settings: Settings, dataset: Dataset, prepared: Prepared, plan: TrainingPlan
+) -> None:
+    import mlflow
+
+    source = str(datasets.parquet_path(settings, dataset).resolve())
+    data = mlflow.data.from_pandas(  # type: ignore[attr-defined]
+        prepared.frame,
+        source=source,
+        name=f"{dataset.name} v{dataset.version}",
+        targets=plan.target,
+    )
+    mlflow.log_input(data, context="training")
+    mlflow.log_params(
+        {
+            "task": plan.task.value,
+            "metric": plan.metric,
+            "folds": plan.folds,
+            "budget_seconds": plan.budget_seconds,
+            "rows": plan.rows,
+            "features": len(plan.features),
+            "models": ",".join(plan.models),
+        }
+    )
+    mlflow.log_text(
+        "\n".join(tracking.pinned_requirements()) + "\n", "environment/requirements.txt"
+    )
+    mlflow.log_dict(plan.model_dump(mode="json"), "plan.json")
+
+
+def _lineage(
+    ctx: JobContext, dataset: Dataset, request: TrainingOptions, owner: str
+) -> dict[str, str]:
+    return {
+        "kaizen.job_id": str(ctx.job_id),
+        "kaizen.owner": owner,
+        "kaizen.dataset_id": str(dataset.id),
+        "kaizen.dataset_name": dataset.name,
+        "kaizen.dataset_version": str(dataset.version),
+        "kaizen.dataset_sha256": dataset.sha256,
+        "kaizen.target": request.target,
+        "kaizen.preset": request.preset.value,
+    }
+
+
+def _reporter(ctx: JobContext, result: TrainingResult, budget: Budget) -> Any:
+    """Progress in the user's words and the leaderboard so far, after every step."""
+
+    def report(step: str) -> None:
+        done, total = len(result.leaderboard), result.models_total
+        share = max(min(done / max(total, 1), 1.0) * 0.9, budget.elapsed() / budget.seconds)
+        result.elapsed_seconds = round(budget.elapsed(), 2)
+        ctx.publish(result.model_dump(mode="json"))
+        ctx.progress(
+            min(share, 0.99),
+            f"{step} · {done} of {total} models done · "
+            f"{_clock(budget.elapsed())} of {_clock(budget.seconds)}",
+        )
+
+    return report
+
+
+def _nothing_finished(result: TrainingResult) -> str:
+    if result.stopped_by_budget:
+        return (
+            f"No model finished within the budget of {result.budget_seconds:.0f} seconds. "
+            "Give the training more time, or use a smaller version of the dataset."
+        )
+    reasons = "; ".join(f"{m}: {why}" for m, why in list(result.skipped.items())[:3])
+    return f"Every model failed on this data ({reasons}). Check the target and the columns."
+
+
+def _dataset_for_job(session: Session, dataset_id: int) -> Dataset:
+    try:
+        return datasets.dataset_row(session=session, dataset_id=dataset_id)
+    except NotFound:
+        raise InvalidInput(
+            f"Dataset {dataset_id} was deleted after this training was queued; nothing was "
+            "trained. Choose another dataset."
+        ) from None
+
+
+def _job_started(ctx: JobContext) -> float:
+    """The job's start on the monotonic clock: the budget counts the process's start too."""
+    with ctx.session() as session:
+        job = session.get(Job, ctx.job_id)
+        started = job.started_at if job and job.started_at else utcnow()
+    waited = (utcnow() - jobs._aware(started)).total_seconds()
+    return time.monotonic() - max(0.0, waited)
+
+
+def _dataset_of(job: JobPublic) -> int | None:
+    options = job.params.get("options") or {}
+    value = options.get("dataset_id")
+    return int(value) if value is not None else None
+
+
+def _clock(seconds: float) -> str:
+    minutes, rest = divmod(int(seconds), 60)
+    return f"{minutes}:{rest:02d}"

@@ -21,6 +21,8 @@ def tune(search: Search, model_id: str, trials: int, seed: int) -> Trained | Non
     metric = search.result.metric
     best: tuple[dict[str, Any], float] | None = None
     for trial, params in enumerate(ParameterSampler(space, n_iter=trials, random_state=seed), 1):
+        if search.result.stopped_by_budget:
+            break
         search.on_change(f"Tuning {base.row.name} (trial {trial} of {trials})")
         candidate = clone(base.model).set_params(**params)
         scored = search.score(name, partial(search._create, candidate), holdout=False)

@@ -12,8 +12,8 @@ from services.automl.results import LeaderboardRow, TrainingResult, clean_scores
 from services.time_limit import TimeLimitReached, time_limit
 
 log = logging.getLogger("kaizen.automl")
-MIN_SLOT_SECONDS = 1.0  # less than this left: do not start another model
-LOG_RESERVE_SECONDS = 8.0  # kept for logging and registering the chosen model
+MIN_SLOT_SECONDS = 1.0  # less than this left: do not start another model or a refit
+LOG_RESERVE_SECONDS = 4.0  # kept for logging and registering the chosen model (~1-2 s)
 FINALIZE_SHARE = 0.6  # a refit on all rows takes about this share of a model's CV time
 
 

@@ -59,18 +59,21 @@ def client(settings: Settings) -> Any:
     return MlflowClient(tracking_uri=uri, registry_uri=uri)
 
 
-def experiment_id(settings: Settings, project: str) -> str:
-    """The project's experiment, created on first use."""
+def use_experiment(settings: Settings, project: str) -> str:
+    """Makes the project's experiment (created on first use) the one new runs go to."""
     import mlflow
 
     name = f"kaizen/{project}"
     found = mlflow.get_experiment_by_name(name)
     if found is not None:
-        return str(found.experiment_id)
-    # The embedded store keeps artifacts under home; a tracking server chooses its own place.
-    embedded = tracking_uri(settings).startswith("sqlite:")
-    location = (settings.mlflow_dir / "artifacts").resolve().as_uri() if embedded else None
-    return str(mlflow.create_experiment(name, artifact_location=location))
+        experiment_id = str(found.experiment_id)
+    else:
+        # The embedded store keeps artifacts under home; a tracking server chooses its own.
+        embedded = tracking_uri(settings).startswith("sqlite:")
+        location = (settings.mlflow_dir / "artifacts").resolve().as_uri() if embedded else None
+        experiment_id = str(mlflow.create_experiment(name, artifact_location=location))
+    mlflow.set_experiment(experiment_id=experiment_id)  # nested runs follow it, not their parent
+    return experiment_id
 
 
 def registered_name(project: str, dataset: str, target: str) -> str:

@@ -2,6 +2,7 @@
 published as it fills, every model is tracked in MLflow and the best one is registered."""
 
 import copy
+import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,6 +24,7 @@ from services.job_runner import JobCancelled, JobContext
 from services.models import Dataset, Job, JobPublic, utcnow
 from services.time_limit import TimeLimitReached, time_limit
 
+log = logging.getLogger("kaizen.automl")
 KIND = "train"
 DEFAULT_PROJECT = "default"  # every dataset's project until projects exist
 
@@ -85,7 +87,7 @@ def train_job(
     ctx.progress(0.02, "Preparing the data (PyCaret setup)")
     experiment = _setup(prepared, request, budget)
     tracking.use_tracking(ctx.settings)
-    result.experiment_id = tracking.experiment_id(ctx.settings, project)
+    result.experiment_id = tracking.use_experiment(ctx.settings, project)
     tags = _lineage(ctx, dataset, request, owner)
     with _parent_run(result, tags, f"{dataset.name} v{dataset.version}: {request.target}") as run:
         _log_inputs(ctx.settings, dataset, prepared, plan)
@@ -111,6 +113,8 @@ def _refine_and_choose(search: Search, request: TrainingOptions) -> Trained | No
     spec = request.spec
     singles = list(search.trained)
     for trained in _top(search, singles, spec.tune_top):
+        if search.result.stopped_by_budget:
+            break
         tune(search, trained.row.model_id, spec.tune_trials, request.seed)
     best = search.best()
     if spec.ensemble and not search.result.stopped_by_budget:
@@ -131,8 +135,10 @@ def _finalize_and_register(
 
     result, exp = search.result, search.exp
     search.on_change(f"Refitting {chosen.row.name} on all rows")
+    started = time.monotonic()
     pipeline, finalized = _finalized(search, chosen)
     search.on_change("Logging and registering the model")
+    refit = time.monotonic() - started
     model_uri, digest = tracking.log_model(pipeline, exp.X_test.head(5))
     score = chosen.row.holdout.get(result.metric)
     version = tracking.register(
@@ -149,6 +155,9 @@ def _finalize_and_register(
         description=f"{chosen.row.name}; holdout {result.metric} {score}.",
     )
     mlflow.set_tags({"kaizen.registered_model": name, "kaizen.registered_version": str(version)})
+    log.info(
+        "refit %.1f s; logged and registered in %.1f s", refit, time.monotonic() - started - refit
+    )
     return ChosenModel(
         model_id=chosen.row.model_id,
         name=name,

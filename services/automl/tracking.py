@@ -5,14 +5,21 @@ import hashlib
 import os
 import re
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from services import datasets
+from services.automl.options import TrainingOptions
+from services.automl.plan import TrainingPlan
 from services.config import Settings
 from services.errors import InvalidInput
+from services.job_runner import JobCancelled
+from services.models import Dataset
 
 MODEL_NAME = "model"  # the model's name inside its run
 MODEL_FILE = "model.pkl"  # what mlflow.sklearn writes in the cloudpickle format
@@ -151,3 +158,69 @@ def _sha256(path: Path) -> str:
 
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "x"
+
+
+@contextmanager
+def parent_run(experiment_id: str | None, tags: dict[str, str], name: str) -> Iterator[Any]:
+    """A training job's MLflow run: KILLED when the job is cancelled, FAILED when it fails."""
+    import mlflow
+
+    run = mlflow.start_run(experiment_id=experiment_id, run_name=name, tags=tags)
+    try:
+        yield run
+    except JobCancelled:
+        _end_runs("KILLED")
+        raise
+    except BaseException:
+        _end_runs("FAILED")
+        raise
+    _end_runs("FINISHED")
+
+
+def log_inputs(
+    settings: Settings, dataset: Dataset, frame: pd.DataFrame, plan: TrainingPlan
+) -> None:
+    """Lineage and environment on the active run: the dataset, the plan, the pinned packages."""
+    import mlflow
+
+    source = str(datasets.parquet_path(settings, dataset).resolve())
+    data = mlflow.data.from_pandas(  # type: ignore[attr-defined]
+        frame, source=source, name=f"{dataset.name} v{dataset.version}", targets=plan.target
+    )
+    mlflow.log_input(data, context="training")
+    mlflow.log_params(
+        {
+            "task": plan.task.value,
+            "metric": plan.metric,
+            "folds": plan.folds,
+            "budget_seconds": plan.budget_seconds,
+            "rows": plan.rows,
+            "features": len(plan.features),
+            "models": ",".join(plan.models),
+        }
+    )
+    mlflow.log_text("\n".join(pinned_requirements()) + "\n", "environment/requirements.txt")
+    mlflow.log_dict(plan.model_dump(mode="json"), "plan.json")
+
+
+def lineage_tags(
+    job_id: int, owner: str, dataset: Dataset, options: TrainingOptions
+) -> dict[str, str]:
+    """What a run and its registered version are traced back to."""
+    return {
+        "kaizen.job_id": str(job_id),
+        "kaizen.owner": owner,
+        "kaizen.dataset_id": str(dataset.id),
+        "kaizen.dataset_name": dataset.name,
+        "kaizen.dataset_version": str(dataset.version),
+        "kaizen.dataset_sha256": dataset.sha256,
+        "kaizen.target": options.target,
+        "kaizen.preset": options.preset.value,
+    }
+
+
+def _end_runs(status: str) -> None:
+    import mlflow
+
+    while mlflow.active_run() is not None:
+        mlflow.end_run(status)

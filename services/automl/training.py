@@ -1,28 +1,26 @@
 """Training as a job: PyCaret compares models inside a hard time budget, the leaderboard is
 published as it fills, every model is tracked in MLflow and the best one is registered."""
 
-import copy
 import logging
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from sqlmodel import Session
 
 from services import datasets, jobs
 from services.automl import tracking
+from services.automl.experiment import finalized, quiet_pycaret, set_up
 from services.automl.options import TrainingOptions, metrics_for
-from services.automl.plan import TrainingPlan, describe, plan_training, read_table
+from services.automl.plan import describe, plan_training, read_table
 from services.automl.refine import ensemble, tune
 from services.automl.results import ChosenModel, TrainingResult
-from services.automl.search import LOG_RESERVE_SECONDS, MIN_SLOT_SECONDS, Budget, Search, Trained
-from services.automl.target import HOLDOUT_FRACTION, Prepared, prepare
+from services.automl.search import Budget, Search, Trained
+from services.automl.target import prepare
 from services.config import Settings
 from services.errors import InvalidInput, NotFound
-from services.job_runner import JobCancelled, JobContext
+from services.job_runner import JobContext
 from services.models import Dataset, Job, JobPublic, utcnow
-from services.time_limit import TimeLimitReached, time_limit
 
 log = logging.getLogger("kaizen.automl")
 KIND = "train"
@@ -69,7 +67,9 @@ def train_job(
 ) -> dict[str, Any]:
     """The job: prepare, search, refine, choose, finalize, log and register."""
     request = TrainingOptions.model_validate(options)
-    budget = Budget(request.budget, started=_job_started(ctx))
+    started, log_path = _job_facts(ctx)
+    budget = Budget(request.budget, started=started)
+    quiet_pycaret(log_path)
     with ctx.session() as session:
         dataset = _dataset_for_job(session, request.dataset_id)
     ctx.progress(0.01, "Reading the dataset")
@@ -85,12 +85,13 @@ def train_job(
         budget_seconds=request.budget,
     )
     ctx.progress(0.02, "Preparing the data (PyCaret setup)")
-    experiment = _setup(prepared, request, budget)
+    experiment = set_up(prepared, request, budget)
     tracking.use_tracking(ctx.settings)
     result.experiment_id = tracking.use_experiment(ctx.settings, project)
-    tags = _lineage(ctx, dataset, request, owner)
-    with _parent_run(result, tags, f"{dataset.name} v{dataset.version}: {request.target}") as run:
-        _log_inputs(ctx.settings, dataset, prepared, plan)
+    tags = tracking.lineage_tags(ctx.job_id, owner, dataset, request)
+    title = f"{dataset.name} v{dataset.version}: {request.target}"
+    with tracking.parent_run(result.experiment_id, tags, title) as run:
+        tracking.log_inputs(ctx.settings, dataset, prepared.frame, plan)
         result.parent_run_id = str(run.info.run_id)
         search = Search(
             experiment=experiment,
@@ -136,7 +137,7 @@ def _finalize_and_register(
     result, exp = search.result, search.exp
     search.on_change(f"Refitting {chosen.row.name} on all rows")
     started = time.monotonic()
-    pipeline, finalized = _finalized(search, chosen)
+    pipeline, refit_on_all = finalized(search, chosen)
     search.on_change("Logging and registering the model")
     refit = time.monotonic() - started
     model_uri, digest = tracking.log_model(pipeline, exp.X_test.head(5))
@@ -149,7 +150,7 @@ def _finalize_and_register(
             "kaizen.model_id": chosen.row.model_id,
             "kaizen.metric": result.metric,
             "kaizen.holdout_score": str(score),
-            "kaizen.finalized": str(finalized).lower(),
+            "kaizen.finalized": str(refit_on_all).lower(),
             "kaizen.model_sha256": digest,
         },
         description=f"{chosen.row.name}; holdout {result.metric} {score}.",
@@ -164,134 +165,11 @@ def _finalize_and_register(
         version=version,
         metric=result.metric,
         score=score,
-        finalized=finalized,
+        finalized=refit_on_all,
         run_id=str(mlflow.active_run().info.run_id),  # type: ignore[union-attr]
         model_uri=model_uri,
         sha256=digest,
     )
-
-
-def _finalized(search: Search, chosen: Trained) -> tuple[Any, bool]:
-    """The chosen model refit on every row, or, if the budget cannot afford that, as trained."""
-    limit = search.budget.left() - LOG_RESERVE_SECONDS
-    if limit >= MIN_SLOT_SECONDS:
-        try:
-            with time_limit(limit):
-                return search.exp.finalize_model(chosen.model), True
-        except TimeLimitReached:
-            search.stop()
-    search.result.notes.append(
-        "The budget left no time to refit the chosen model on all rows: it is kept as trained "
-        f"on the training rows ({100 - round(HOLDOUT_FRACTION * 100)}%)."
-    )
-    pipeline = copy.deepcopy(search.exp.pipeline)
-    pipeline.steps.append(("actual_estimator", chosen.model))
-    return pipeline, False
-
-
-def _setup(prepared: Prepared, request: TrainingOptions, budget: Budget) -> Any:
-    if prepared.task.is_classification:
-        from pycaret.classification import ClassificationExperiment as Experiment
-    else:
-        from pycaret.regression import RegressionExperiment as Experiment
-    experiment = Experiment()
-    classes = prepared.task.is_classification
-    try:
-        with time_limit(budget.left() - LOG_RESERVE_SECONDS):
-            experiment.setup(
-                data=prepared.frame,
-                target=request.target,
-                train_size=1 - HOLDOUT_FRACTION,
-                fold=request.fold_count,
-                fold_strategy="stratifiedkfold" if classes else "kfold",
-                fold_shuffle=True,
-                data_split_stratify=classes,
-                normalize=True,
-                fix_imbalance=request.fix_imbalance and classes,
-                feature_selection=request.feature_selection,
-                session_id=request.seed,
-                n_jobs=-1,
-                verbose=False,
-                html=False,
-                log_experiment=False,
-                system_log=False,  # PyCaret would write logs.log into the working directory
-                memory=False,
-            )
-    except TimeLimitReached:
-        raise InvalidInput(
-            f"The budget of {request.budget:.0f} seconds ended while preparing the data, before "
-            "any model was trained. Give it more time, or train on a smaller version."
-        ) from None
-    return experiment
-
-
-@contextmanager
-def _parent_run(result: TrainingResult, tags: dict[str, str], name: str) -> Iterator[Any]:
-    """The job's MLflow run; ended KILLED when the job is cancelled, FAILED when it fails."""
-    import mlflow
-
-    run = mlflow.start_run(experiment_id=result.experiment_id, run_name=name, tags=tags)
-    try:
-        yield run
-    except JobCancelled:
-        _end_runs("KILLED")
-        raise
-    except BaseException:
-        _end_runs("FAILED")
-        raise
-    _end_runs("FINISHED")
-
-
-def _end_runs(status: str) -> None:
-    import mlflow
-
-    while mlflow.active_run() is not None:
-        mlflow.end_run(status)
-
-
-def _log_inputs(
-    settings: Settings, dataset: Dataset, prepared: Prepared, plan: TrainingPlan
-) -> None:
-    import mlflow
-
-    source = str(datasets.parquet_path(settings, dataset).resolve())
-    data = mlflow.data.from_pandas(  # type: ignore[attr-defined]
-        prepared.frame,
-        source=source,
-        name=f"{dataset.name} v{dataset.version}",
-        targets=plan.target,
-    )
-    mlflow.log_input(data, context="training")
-    mlflow.log_params(
-        {
-            "task": plan.task.value,
-            "metric": plan.metric,
-            "folds": plan.folds,
-            "budget_seconds": plan.budget_seconds,
-            "rows": plan.rows,
-            "features": len(plan.features),
-            "models": ",".join(plan.models),
-        }
-    )
-    mlflow.log_text(
-        "\n".join(tracking.pinned_requirements()) + "\n", "environment/requirements.txt"
-    )
-    mlflow.log_dict(plan.model_dump(mode="json"), "plan.json")
-
-
-def _lineage(
-    ctx: JobContext, dataset: Dataset, request: TrainingOptions, owner: str
-) -> dict[str, str]:
-    return {
-        "kaizen.job_id": str(ctx.job_id),
-        "kaizen.owner": owner,
-        "kaizen.dataset_id": str(dataset.id),
-        "kaizen.dataset_name": dataset.name,
-        "kaizen.dataset_version": str(dataset.version),
-        "kaizen.dataset_sha256": dataset.sha256,
-        "kaizen.target": request.target,
-        "kaizen.preset": request.preset.value,
-    }
 
 
 def _reporter(ctx: JobContext, result: TrainingResult, budget: Budget) -> Any:
@@ -331,13 +209,15 @@ def _dataset_for_job(session: Session, dataset_id: int) -> Dataset:
         ) from None
 
 
-def _job_started(ctx: JobContext) -> float:
-    """The job's start on the monotonic clock: the budget counts the process's start too."""
+def _job_facts(ctx: JobContext) -> tuple[float, Path]:
+    """When the job started, on the monotonic clock (the budget counts the process's start
+    too), and its log file."""
     with ctx.session() as session:
         job = session.get(Job, ctx.job_id)
-        started = job.started_at if job and job.started_at else utcnow()
+        assert job is not None  # the runner is running it
+        started, log_path = job.started_at or utcnow(), Path(job.log_path)
     waited = (utcnow() - jobs._aware(started)).total_seconds()
-    return time.monotonic() - max(0.0, waited)
+    return time.monotonic() - max(0.0, waited), log_path
 
 
 def _dataset_of(job: JobPublic) -> int | None:

@@ -28,6 +28,16 @@ class Settings(BaseSettings):
     heartbeat_timeout_seconds: float = Field(default=30.0, gt=0)
     # A full profiling report running longer than this is stopped (a job may ask for less).
     profile_time_limit_seconds: float = Field(default=600.0, gt=0)
+    # Local accounts: this many wrong passwords in a row lock an account for a while.
+    max_failed_sign_ins: int = Field(default=5, ge=1)
+    lockout_minutes: float = Field(default=15.0, gt=0)
+    min_password_length: int = Field(default=12, ge=8)
+    # OIDC: the claim that carries groups, and which group gives which role, e.g.
+    # KAIZEN_OIDC_ROLES='{"kaizen-admins": "admin", "kaizen-analysts": "analyst"}'.
+    oidc_role_claim: str = "groups"
+    oidc_roles: dict[str, Literal["viewer", "analyst", "admin"]] = Field(default_factory=dict)
+    # New users join this project (empty: none; an admin adds them to projects).
+    new_user_project: str = "default"
     # MLflow tracking and registry; None: a SQLite store and artifacts under `home`
     # (MLflow's own MLFLOW_TRACKING_URI, when set, wins: it is how MLflow users point tools).
     mlflow_tracking_uri: str | None = None

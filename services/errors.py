@@ -39,3 +39,15 @@ class SheetChoiceRequired(InvalidInput):
 
     def details(self) -> dict[str, Any]:
         return {"sheets": self.sheets}
+
+
+class Forbidden(KaizenError):
+    """The caller's role does not allow this action."""
+
+
+class SignInFailed(KaizenError):
+    """Wrong name or password, a locked or disabled account: the message says which it may be."""
+
+
+class Misconfigured(KaizenError):
+    """The installation's settings are unusable; the message says what to fix."""

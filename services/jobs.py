@@ -33,10 +33,10 @@ def submit(
     run: JobFunction,
     params: dict[str, Any],
     owner: str,
-    project: str | None = None,
+    project_id: int | None = None,
 ) -> JobPublic:
     """Queues `run(ctx, **params)` as a job and starts it if a slot is free."""
-    job = _new_job(settings, kind, run, params, owner, project=project)
+    job = _new_job(settings, kind, run, params, owner, project_id=project_id)
     session.add(job)
     session.flush()  # the id names the log file: both are committed together
     settings.jobs_dir.mkdir(parents=True, exist_ok=True)

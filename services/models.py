@@ -8,9 +8,98 @@ from pydantic import BaseModel
 from sqlalchemy import JSON, BigInteger, Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+DEFAULT_PROJECT_ID = 1  # made by the migration that brought projects; holds earlier data
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+class Role(StrEnum):
+    """What a user may do: viewers read, analysts also change their projects, admins all."""
+
+    viewer = "viewer"
+    analyst = "analyst"
+    admin = "admin"
+
+    def at_least(self, other: "Role") -> bool:
+        order = list(Role)
+        return order.index(self) >= order.index(other)
+
+
+class UserBase(SQLModel):
+    username: str = Field(index=True, unique=True, max_length=200)
+    display_name: str = Field(default="", max_length=200)
+    email: str | None = Field(default=None, max_length=320)
+    role: Role = Role.viewer
+    provider: str = Field(default="local", max_length=20)  # "local" or "oidc"
+    active: bool = True
+
+
+class User(UserBase, table=True):
+    """A person who signs in, with a local password or through the identity provider."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    password_hash: str | None = Field(default=None, max_length=500)  # argon2; None for OIDC
+    failed_sign_ins: int = 0
+    locked_until: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    last_sign_in_at: datetime | None = None
+
+
+class UserPublic(UserBase):
+    id: int
+    created_at: datetime
+    last_sign_in_at: datetime | None
+    locked_until: datetime | None
+
+
+class ProjectBase(SQLModel):
+    name: str = Field(index=True, unique=True, max_length=100)
+    description: str = Field(default="", max_length=1000)
+
+
+class Project(ProjectBase, table=True):
+    """A team's space: its datasets, jobs and models are visible to its members only."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ProjectPublic(ProjectBase):
+    id: int
+    created_at: datetime
+
+
+class Membership(SQLModel, table=True):
+    """A user's membership of a project."""
+
+    __table_args__ = (UniqueConstraint("user_id", "project_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    project_id: int = Field(foreign_key="project.id", index=True)
+
+
+class AuditEventBase(SQLModel):
+    actor: str = Field(max_length=200)
+    action: str = Field(index=True, max_length=50)
+    subject: str = Field(default="", max_length=500)
+    before: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    after: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class AuditEvent(AuditEventBase, table=True):
+    """Who did what, when; the app only ever adds these."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class AuditEventPublic(AuditEventBase):
+    id: int
+    at: datetime
 
 
 class ColumnRole(StrEnum):
@@ -61,6 +150,7 @@ class Dataset(DatasetBase, table=True):
     __table_args__ = (UniqueConstraint("name", "version"),)
 
     id: int | None = Field(default=None, primary_key=True)
+    project_id: int = Field(default=DEFAULT_PROJECT_ID, foreign_key="project.id", index=True)
     storage_key: str = Field(index=True, max_length=64)
     schema_columns: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON))
     created_at: datetime = Field(default_factory=utcnow)
@@ -72,6 +162,7 @@ class Dataset(DatasetBase, table=True):
 
 class DatasetPublic(DatasetBase):
     id: int
+    project_id: int
     created_at: datetime
     column_infos: list[ColumnInfo]
 
@@ -91,7 +182,7 @@ class JobState(StrEnum):
 class JobBase(SQLModel):
     kind: str = Field(index=True, max_length=50)
     owner: str = Field(max_length=200)
-    project: str | None = Field(default=None, max_length=200)
+    project_id: int | None = Field(default=None, foreign_key="project.id", index=True)
     state: JobState = Field(default=JobState.queued, index=True)
     progress: float = 0.0
     step: str = Field(default="", max_length=500)

@@ -24,6 +24,8 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from common import kaizen_home, print_aligned
 
+from tests.support.actors import OPERATOR, PROJECT
+
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "benchmarks" / "out"
 CHUNK_ROWS = 250_000
@@ -171,7 +173,14 @@ def _service(path: Path, work: Path) -> Run:
 
     def run() -> tuple[int, int]:
         with Session(engine, expire_on_commit=False) as session:
-            added = add_dataset(session=session, settings=settings, source=path, filename=path.name)
+            added = add_dataset(
+                actor=OPERATOR,
+                project_id=PROJECT,
+                session=session,
+                settings=settings,
+                source=path,
+                filename=path.name,
+            )
         stored = next(settings.datasets_dir.glob("*.parquet"))
         return added.dataset.rows, stored.stat().st_size
 

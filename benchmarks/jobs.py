@@ -45,11 +45,11 @@ def empty(ctx: JobContext) -> dict[str, Any]:
 def _wait(session: Session, job_id: int, timeout: float = 60.0) -> JobPublic:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        job = jobs.get_job(session=session, job_id=job_id)
+        job = jobs.load_job(session=session, job_id=job_id)
         if job.state.finished:
             return job
         time.sleep(0.005)
-    raise SystemExit(f"job {job_id} did not finish in {timeout}s:\n{jobs.log_tail(job=job)}")
+    raise SystemExit(f"job {job_id} did not finish in {timeout}s:\n{jobs.read_log(job)}")
 
 
 def _wait_runner_gone(session: Session, job_id: int) -> None:
@@ -78,7 +78,7 @@ def start_latency(settings: Settings, runs: int) -> Timings:
             done = _wait(session, job.id)
             _wait_runner_gone(session, job.id)
             if done.state != JobState.succeeded or done.started_at is None:
-                raise SystemExit(f"job failed: {done.error}\n{jobs.log_tail(job=done)}")
+                raise SystemExit(f"job failed: {done.error}\n{jobs.read_log(done)}")
             if run == 0:
                 continue  # warm-up: bytecode and page caches
             assert done.result is not None and done.finished_at is not None

@@ -28,6 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import print_aligned
 from ingest import CHUNK_ROWS, OUT, ROOT, _chunk, _missing, _peak_mb, _pick, parse_size
 
+from tests.support.actors import OPERATOR, PROJECT
+
 STOP_SECONDS = 600.0
 STOP_RSS_MB = 12 * 1024
 GOAL_SECONDS, GOAL_MB, GOAL_SIZE = 60.0, 4 * 1024, "1M"
@@ -109,7 +111,14 @@ def setup(source: Path) -> None:
     engine = get_engine(settings)
     migrate(engine)
     with Session(engine) as session:
-        add_dataset(session=session, settings=settings, source=source, filename=source.name)
+        add_dataset(
+            actor=OPERATOR,
+            project_id=PROJECT,
+            session=session,
+            settings=settings,
+            source=source,
+            filename=source.name,
+        )
 
 
 def child(case: str, home: Path, work: Path) -> dict[str, Any]:

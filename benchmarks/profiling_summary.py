@@ -28,6 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import kaizen_home, print_aligned
 from ingest import CHUNK_ROWS, MB, OUT, ROOT, _chunk, _missing, _peak_mb, _pick, parse_size
 
+from tests.support.actors import OPERATOR, PROJECT
+
 GOAL_SECONDS, GOAL_ROWS = 2.0, 1_000_000
 SEGMENTS = [f"Segment {c}" for c in "ABCDEFGHIJKL"]
 CITIES = [f"City {i:03d}" for i in range(500)]
@@ -100,7 +102,14 @@ def store(path: Path, home: Path) -> dict[str, Any]:
     from services.datasets import add_dataset
 
     session, settings = _session(home)
-    added = add_dataset(session=session, settings=settings, source=path, filename=path.name)
+    added = add_dataset(
+        actor=OPERATOR,
+        project_id=PROJECT,
+        session=session,
+        settings=settings,
+        source=path,
+        filename=path.name,
+    )
     return {"dataset_id": added.dataset.id, "columns": added.dataset.columns}
 
 
@@ -112,10 +121,14 @@ def summary(home: Path, dataset_id: int, target: str | None) -> dict[str, Any]:
     shutil.rmtree(settings.home / "profiles", ignore_errors=True)
     base = _peak_mb()
     start, cpu = time.perf_counter(), time.process_time()
-    profile = summarize(session=session, settings=settings, dataset_id=dataset_id, target=target)
+    profile = summarize(
+        actor=OPERATOR, session=session, settings=settings, dataset_id=dataset_id, target=target
+    )
     cold, cold_cpu = time.perf_counter() - start, time.process_time() - cpu
     start = time.perf_counter()
-    summarize(session=session, settings=settings, dataset_id=dataset_id, target=target)
+    summarize(
+        actor=OPERATOR, session=session, settings=settings, dataset_id=dataset_id, target=target
+    )
     return {
         "rows": profile.rows,
         "columns": profile.columns,

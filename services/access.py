@@ -110,3 +110,17 @@ def members(session: Session, project_id: int) -> list[int]:
     """The user ids of a project's members."""
     query = select(Membership.user_id).where(col(Membership.project_id) == project_id)
     return list(session.exec(query))
+
+
+def as_params(actor: Actor) -> dict[str, object]:
+    """The actor as a job's parameters carry it: the job acts for them, checked again."""
+    return {"username": actor.username, "role": actor.role.value, "user_id": actor.user_id}
+
+
+def from_params(values: dict[str, object]) -> Actor:
+    user_id = values.get("user_id")
+    return Actor(
+        username=str(values["username"]),
+        role=Role(str(values["role"])),
+        user_id=int(str(user_id)) if user_id is not None else None,
+    )

@@ -1,29 +1,28 @@
 """Datasets: user tables stored once by content hash, as versioned Parquet."""
 
 import hashlib
-import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import BaseModel
-from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from services import dataset_store as store
+from services.access import Action, Actor, can_see, require, visible_projects
 from services.config import Settings
+from services.dataset_store import Progress, dataset_row, parquet_path
 from services.errors import InvalidInput, NotFound
-from services.ingest import Limits, read_table_file, workbook_sheets
-from services.ingest.columns import describe_columns
-from services.models import ColumnRole, Dataset, DatasetPublic
+from services.ingest import workbook_sheets
+from services.models import ColumnRole, Dataset, DatasetPublic, Project
 from services.staging import staged
 
-CHUNK = 4 * 1024 * 1024
-Progress = Callable[[float, str], None]  # fraction done (0..1), what is happening
 MAX_NAME = 200
+__all__ = ["Progress", "dataset_row", "parquet_path"]  # re-exported for jobs and tests
 
 
 @dataclass(frozen=True)
@@ -56,6 +55,8 @@ def add_dataset(
     *,
     session: Session,
     settings: Settings,
+    actor: Actor,
+    project_id: int,
     source: Path | BinaryIO,
     filename: str,
     name: str | None = None,
@@ -63,24 +64,30 @@ def add_dataset(
     rename_columns: bool = False,
     progress: Progress | None = None,
 ) -> AddOutcome:
-    """Stores an uploaded table as a new version of dataset `name` (the file's stem by default)."""
+    """Stores an uploaded table as a new version of dataset `name` (the file's stem by default)
+    in a project of the actor's."""
+    require(session, actor, Action.upload)
+    check_project(session, actor, project_id)
     name = valid_name(name if name is not None else Path(filename).stem)
     report = progress or (lambda _fraction, _step: None)
     with staged(source, filename, settings) as (path, sha256, size):
         report(0.05, "Checking the file")
         if sheet is None:
-            sheets = workbook_sheets(path, filename=filename, limits=_limits(settings))
+            sheets = workbook_sheets(path, filename=filename, limits=store.limits(settings))
             if len(sheets) == 1:
                 sheet = sheets[0]  # the sheet that is read anyway: dedupe and store under it
         same = session.exec(
             select(Dataset).where(
-                Dataset.name == name, Dataset.sha256 == sha256, Dataset.sheet == sheet
+                Dataset.project_id == project_id,
+                Dataset.name == name,
+                Dataset.sha256 == sha256,
+                Dataset.sheet == sheet,
             )
         ).first()
         if same is not None:
             return AddOutcome(dataset=_public(same), created=False)
         key = hashlib.sha256(f"{sha256}:{sheet or ''}:{rename_columns}".encode()).hexdigest()
-        stored = _stored_facts(session, key) or _ingest(
+        stored = store.stored_facts(session, key) or store.ingest(
             path,
             key,
             filename=filename,
@@ -89,11 +96,14 @@ def add_dataset(
             settings=settings,
             progress=report,
         )
-    stored["schema_columns"] = _carry_roles(session, name, stored["schema_columns"])
+    stored["schema_columns"] = store.carry_roles(
+        session, project_id, name, stored["schema_columns"]
+    )
     dataset = Dataset(
         **stored,
+        project_id=project_id,
         name=name,
-        version=_next_version(session, name),
+        version=store.next_version(session, project_id, name),
         sha256=sha256,
         source_filename=Path(filename).name[:500],
         size_bytes=size,
@@ -107,13 +117,22 @@ def add_dataset(
 def upload_sheets(*, settings: Settings, source: Path | BinaryIO, filename: str) -> list[str]:
     """The sheets of an uploaded workbook, so the user can choose one; [] for other files."""
     with staged(source, filename, settings) as (path, _, _):
-        return workbook_sheets(path, filename=filename, limits=_limits(settings))
+        return workbook_sheets(path, filename=filename, limits=store.limits(settings))
 
 
-def list_datasets(*, session: Session) -> list[DatasetSummary]:
-    """Every dataset by name, newest version first."""
+def list_datasets(
+    *, session: Session, actor: Actor, project_id: int | None = None
+) -> list[DatasetSummary]:
+    """The datasets the actor can see (of one project, if given) by name, newest first."""
+    require(session, actor, Action.view)
+    query = select(Dataset).order_by(col(Dataset.version).desc())
+    visible = visible_projects(session, actor)
+    if visible is not None:
+        query = query.where(col(Dataset.project_id).in_(visible))
+    if project_id is not None:
+        query = query.where(Dataset.project_id == project_id)
     summaries: dict[str, DatasetSummary] = {}
-    for row in session.exec(select(Dataset).order_by(col(Dataset.version).desc())):
+    for row in session.exec(query):
         if row.name in summaries:
             summaries[row.name].versions += 1
             continue
@@ -129,15 +148,21 @@ def list_datasets(*, session: Session) -> list[DatasetSummary]:
     return sorted(summaries.values(), key=lambda s: s.updated_at, reverse=True)
 
 
-def get_dataset(*, session: Session, dataset_id: int) -> DatasetPublic:
+def get_dataset(*, session: Session, actor: Actor, dataset_id: int) -> DatasetPublic:
     """One dataset version."""
-    return _public(dataset_row(session=session, dataset_id=dataset_id))
+    return _public(visible_row(session, actor, dataset_id, Action.view))
 
 
-def list_versions(*, session: Session, name: str) -> list[DatasetPublic]:
-    """All versions of a dataset, newest first."""
+def list_versions(
+    *, session: Session, actor: Actor, project_id: int, name: str
+) -> list[DatasetPublic]:
+    """All versions of a project's dataset, newest first."""
+    require(session, actor, Action.view)
+    check_project(session, actor, project_id)
     rows = session.exec(
-        select(Dataset).where(Dataset.name == name).order_by(col(Dataset.version).desc())
+        select(Dataset)
+        .where(Dataset.project_id == project_id, Dataset.name == name)
+        .order_by(col(Dataset.version).desc())
     ).all()
     return [_public(row) for row in rows]
 
@@ -146,12 +171,13 @@ def preview(
     *,
     session: Session,
     settings: Settings,
+    actor: Actor,
     dataset_id: int,
     page: int = 1,
     page_size: int | None = None,
 ) -> PreviewPage:
     """One page of a dataset's rows, read from only the row groups that hold it."""
-    dataset = dataset_row(session=session, dataset_id=dataset_id)
+    dataset = visible_row(session, actor, dataset_id, Action.view)
     size = page_size or settings.preview_page_size
     pages = max(1, -(-dataset.rows // size))
     page = min(max(1, page), pages)
@@ -171,10 +197,10 @@ def preview(
 
 
 def set_column_roles(
-    *, session: Session, dataset_id: int, roles: Mapping[str, ColumnRole]
+    *, session: Session, actor: Actor, dataset_id: int, roles: Mapping[str, ColumnRole]
 ) -> DatasetPublic:
     """Gives columns the roles feature, target, ignore or id; at most one target."""
-    dataset = dataset_row(session=session, dataset_id=dataset_id)
+    dataset = visible_row(session, actor, dataset_id, Action.edit_dataset)
     columns = dataset.column_infos
     unknown = set(roles) - {c.name for c in columns}
     if unknown:
@@ -192,95 +218,14 @@ def set_column_roles(
     return _public(dataset)
 
 
-def delete_dataset(*, session: Session, settings: Settings, dataset_id: int) -> None:
+def delete_dataset(*, session: Session, settings: Settings, actor: Actor, dataset_id: int) -> None:
     """Removes one version; its Parquet file goes when no other version uses it."""
-    dataset = dataset_row(session=session, dataset_id=dataset_id)
+    dataset = visible_row(session, actor, dataset_id, Action.delete_dataset)
     path = parquet_path(settings, dataset)
     session.delete(dataset)
     session.commit()
-    if _stored_facts(session, dataset.storage_key) is None:
+    if store.stored_facts(session, dataset.storage_key) is None:
         path.unlink(missing_ok=True)
-
-
-def parquet_path(settings: Settings, dataset: Dataset) -> Path:
-    """Where a dataset version's table is stored."""
-    return settings.datasets_dir / f"{dataset.storage_key}.parquet"
-
-
-# What is known of a stored table, whichever upload brought it (Dataset's own columns).
-StoredFacts = dict[str, Any]
-
-
-def _ingest(
-    path: Path,
-    key: str,
-    *,
-    filename: str,
-    sheet: str | None,
-    rename: bool,
-    settings: Settings,
-    progress: Progress,
-) -> StoredFacts:
-    settings.datasets_dir.mkdir(parents=True, exist_ok=True)
-    settings.tmp_dir.mkdir(parents=True, exist_ok=True)
-    final = settings.datasets_dir / f"{key}.parquet"
-    partial = settings.tmp_dir / f"{uuid.uuid4().hex}.parquet"
-    try:
-        limits = _limits(settings, on_rows=_rows_progress(path, progress))
-        report = read_table_file(
-            path, partial, filename=filename, sheet=sheet, rename=rename, limits=limits
-        )
-        progress(0.9, "Describing the columns")
-        columns = describe_columns(partial)
-        partial.replace(final)  # atomic: a stored file is always complete
-    finally:
-        partial.unlink(missing_ok=True)
-    return {
-        "storage_key": key,
-        "rows": report.rows,
-        "columns": report.columns,
-        "source_format": report.fmt,
-        "sheet": report.sheet,
-        "encoding": report.encoding,
-        "delimiter": report.delimiter,
-        "schema_columns": [c.model_dump(mode="json") for c in columns],
-    }
-
-
-def _stored_facts(session: Session, key: str) -> StoredFacts | None:
-    """The facts of an already stored table, so the same content is not read and written twice."""
-    row = session.exec(select(Dataset).where(Dataset.storage_key == key)).first()
-    if row is None:
-        return None
-    return row.model_dump(
-        include={
-            "storage_key",
-            "rows",
-            "columns",
-            "source_format",
-            "sheet",
-            "encoding",
-            "delimiter",
-            "schema_columns",
-        }
-    )
-
-
-def _limits(settings: Settings, on_rows: Callable[[int], None] | None = None) -> Limits:
-    return Limits(
-        max_cells=settings.max_cells,
-        max_xlsx_uncompressed_bytes=settings.max_xlsx_uncompressed_mb * 1024 * 1024,
-        on_rows=on_rows,
-    )
-
-
-def _rows_progress(path: Path, progress: Progress) -> Callable[[int], None]:
-    """Rows read, as a fraction of the rows the file's size suggests (for text formats)."""
-    with path.open("rb") as handle:
-        sample = handle.read(256 * 1024)
-    per_row = len(sample) / max(1, sample.count(b"\n"))
-    expected = max(1.0, path.stat().st_size / per_row)
-    return lambda rows: progress(0.1 + 0.75 * min(1.0, rows / expected), f"Read {rows:,} rows")
 
 
 def valid_name(name: str) -> str:
@@ -293,28 +238,20 @@ def valid_name(name: str) -> str:
     return name
 
 
-def _next_version(session: Session, name: str) -> int:
-    latest = session.exec(select(func.max(Dataset.version)).where(Dataset.name == name)).one()
-    return (latest or 0) + 1
-
-
-def _carry_roles(session: Session, name: str, schema: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """A new version keeps the roles the user gave same-named columns of the previous one."""
-    previous = session.exec(
-        select(Dataset).where(Dataset.name == name).order_by(col(Dataset.version).desc())
-    ).first()
-    if previous is None:
-        return schema
-    roles = {c.name: c.role for c in previous.column_infos}
-    return [{**column, "role": roles.get(column["name"], column["role"])} for column in schema]
-
-
-def dataset_row(*, session: Session, dataset_id: int) -> Dataset:
-    """The table row of a dataset version, for services that read its stored table."""
+def visible_row(session: Session, actor: Actor, dataset_id: int, action: Action) -> Dataset:
+    """The dataset version, if the actor may do `action` on it; another project's dataset
+    is "not found", as if it did not exist."""
+    require(session, actor, action)
     dataset = session.get(Dataset, dataset_id)
-    if dataset is None:
+    if dataset is None or not can_see(session, actor, dataset.project_id):
         raise NotFound(f"There is no dataset with id {dataset_id}. List datasets to see the ids.")
     return dataset
+
+
+def check_project(session: Session, actor: Actor, project_id: int) -> None:
+    """Refuses a project the actor is not a member of (as if it did not exist)."""
+    if session.get(Project, project_id) is None or not can_see(session, actor, project_id):
+        raise NotFound(f"There is no project with id {project_id} that you can see.")
 
 
 def _id(row: Dataset) -> int:

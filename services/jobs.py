@@ -12,13 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import psutil
-from sqlalchemy import exc, update
+from sqlalchemy import exc, or_, update
 from sqlmodel import Session, col, select
 
-from services import executors
+from services import access, executors
+from services.access import Action, Actor, require
 from services.config import Settings
-from services.errors import InvalidInput, NotFound
-from services.models import Job, JobPublic, JobState, utcnow
+from services.errors import Forbidden, InvalidInput, NotFound
+from services.models import Job, JobPublic, JobState, Role, utcnow
 
 log = logging.getLogger("kaizen.jobs")
 JobFunction = Callable[..., dict[str, Any] | None]
@@ -43,7 +44,7 @@ def submit(
     job.log_path = str((settings.jobs_dir / f"{job.id}.log").resolve())
     session.commit()  # a runner that claims it at once must find its log path
     dispatch(session=session, settings=settings)
-    return get_job(session=session, job_id=_id(job))
+    return load_job(session=session, job_id=_id(job))
 
 
 def record_finished(
@@ -56,6 +57,7 @@ def record_finished(
     owner: str,
     result: dict[str, Any],
     step: str,
+    project_id: int | None = None,
 ) -> JobPublic:
     """Records a job that succeeded without a process: a cached result is still a job to see."""
     now = utcnow()
@@ -71,10 +73,11 @@ def record_finished(
         result=result,
         started_at=now,
         finished_at=now,
+        project_id=project_id,
     )
     session.add(job)
     session.commit()
-    return get_job(session=session, job_id=_id(job))
+    return load_job(session=session, job_id=_id(job))
 
 
 def _new_job(
@@ -95,8 +98,37 @@ def _new_job(
     )
 
 
-def get_job(*, session: Session, job_id: int) -> JobPublic:
-    """One job as it stands now."""
+def get_job(*, session: Session, actor: Actor, job_id: int) -> JobPublic:
+    """One job as it stands now, if the actor may see it (their projects', or their own)."""
+    require(session, actor, Action.view)
+    job = load_job(session=session, job_id=job_id)
+    if not _visible(session, actor, job):
+        raise NotFound(f"There is no job with id {job_id}. List jobs to see the ids.")
+    return job
+
+
+def list_jobs(
+    *,
+    session: Session,
+    actor: Actor,
+    kind: str | None = None,
+    active_only: bool = False,
+    limit: int = 50,
+) -> list[JobPublic]:
+    """The newest jobs the actor may see first (admins: every job)."""
+    require(session, actor, Action.view)
+    visible = access.visible_projects(session, actor)
+    return find_jobs(
+        session=session,
+        kind=kind,
+        active_only=active_only,
+        limit=limit,
+        seen_by=None if visible is None else (visible, actor.username),
+    )
+
+
+def load_job(*, session: Session, job_id: int) -> JobPublic:
+    """One job, unchecked: for the job system itself and for services that checked already."""
     session.expire_all()  # another process may have moved it on
     job = session.get(Job, job_id)
     if job is None:
@@ -104,22 +136,31 @@ def get_job(*, session: Session, job_id: int) -> JobPublic:
     return JobPublic.model_validate(job.model_dump())
 
 
-def list_jobs(
-    *, session: Session, kind: str | None = None, active_only: bool = False, limit: int = 50
+def find_jobs(
+    *,
+    session: Session,
+    kind: str | None = None,
+    active_only: bool = False,
+    limit: int = 50,
+    seen_by: tuple[list[int], str] | None = None,  # (project ids, owner) or None for all
 ) -> list[JobPublic]:
-    """The newest jobs first."""
+    """The newest jobs first, unchecked (see list_jobs)."""
     query = select(Job).order_by(col(Job.id).desc()).limit(limit)
     if kind is not None:
         query = query.where(Job.kind == kind)
     if active_only:
         query = query.where(col(Job.state).in_([JobState.queued, JobState.running]))
+    if seen_by is not None:
+        projects, owner = seen_by
+        query = query.where(or_(col(Job.project_id).in_(projects), col(Job.owner) == owner))
     session.expire_all()
     return [JobPublic.model_validate(job.model_dump()) for job in session.exec(query)]
 
 
-def cancel(*, session: Session, settings: Settings, job_id: int) -> JobPublic:
+def cancel(*, session: Session, settings: Settings, actor: Actor, job_id: int) -> JobPublic:
     """Cancels a queued job at once; asks a running one to stop (it does within seconds)."""
-    job = get_job(session=session, job_id=job_id)
+    require(session, actor, Action.cancel_job)
+    job = get_job(session=session, actor=actor, job_id=job_id)
     if job.state.finished:
         raise InvalidInput(
             f"Job {job_id} has already {job.state.value}; there is nothing to cancel."
@@ -132,7 +173,7 @@ def cancel(*, session: Session, settings: Settings, job_id: int) -> JobPublic:
         step="Cancelled",
         finished_at=utcnow(),
     ):
-        return get_job(session=session, job_id=job_id)
+        return load_job(session=session, job_id=job_id)
     session.exec(
         update(Job)
         .where(col(Job.id) == job_id, col(Job.state) == JobState.running)
@@ -150,11 +191,21 @@ def cancel(*, session: Session, settings: Settings, job_id: int) -> JobPublic:
         and row.step != STARTING
     ):
         _signal(row.pid, signal.SIGTERM)  # the runner stops now, not at its next heartbeat
-    return get_job(session=session, job_id=job_id)
+    return load_job(session=session, job_id=job_id)
 
 
-def log_tail(*, job: JobPublic | Job, lines: int = 40) -> str:
-    """The last lines of a job's log (its traceback, if it crashed)."""
+def log_tail(*, session: Session, actor: Actor, job_id: int, lines: int = 40) -> str:
+    """The last lines of a job's log (its traceback, if it crashed): for admins and the job's
+    owner, since a log may quote the data."""
+    job = get_job(session=session, actor=actor, job_id=job_id)
+    current = access.current_actor(session, actor)
+    if current.role is not Role.admin and job.owner != current.username:
+        raise Forbidden("Only an admin or the job's owner can read its log.")
+    return read_log(job, lines)
+
+
+def read_log(job: JobPublic | Job, lines: int = 40) -> str:
+    """The last lines of a job's log file, unchecked."""
     path = Path(job.log_path) if job.log_path else None
     if path is None or not path.is_file():
         return ""
@@ -275,6 +326,10 @@ def _finish(session: Session, job_id: int, state: JobState, **values: Any) -> bo
     return _transition(
         session, job_id, JobState.running, state, slot=None, finished_at=utcnow(), **values
     )
+
+
+def _visible(session: Session, actor: Actor, job: JobPublic) -> bool:
+    return access.can_see(session, actor, job.project_id) or job.owner == actor.username
 
 
 def _alive(pid: int) -> bool:

@@ -147,7 +147,10 @@ class DatasetBase(SQLModel):
 class Dataset(DatasetBase, table=True):
     """One version of a dataset; its table lives once, as Parquet, under `storage_key`."""
 
-    __table_args__ = (UniqueConstraint("name", "version"),)
+    # Names and their versions are a project's own.
+    __table_args__ = (
+        UniqueConstraint("project_id", "name", "version", name="uq_dataset_project_name_version"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     project_id: int = Field(default=DEFAULT_PROJECT_ID, foreign_key="project.id", index=True)

@@ -7,6 +7,7 @@ from typing import Any, BinaryIO
 from sqlmodel import Session
 
 from services import datasets, jobs
+from services.access import Action, Actor, as_params, from_params, require
 from services.config import Settings
 from services.errors import ColumnNamesNeedFixing, InvalidInput, SheetChoiceRequired
 from services.job_runner import JobContext
@@ -14,8 +15,11 @@ from services.models import JobPublic
 from services.staging import copy_upload, staging_path
 
 
-def stage_upload(*, settings: Settings, source: BinaryIO, filename: str) -> Path:
+def stage_upload(
+    *, session: Session, settings: Settings, actor: Actor, source: BinaryIO, filename: str
+) -> Path:
     """Saves a browser upload where an ingest job can read it (refused past the size limit)."""
+    require(session, actor, Action.upload)
     dest = staging_path(settings.uploads_dir, filename)
     copy_upload(source, dest, filename=filename, settings=settings)
     return dest
@@ -25,15 +29,20 @@ def start_ingest(
     *,
     session: Session,
     settings: Settings,
+    actor: Actor,
+    project_id: int,
     staged: Path,
     filename: str,
     name: str,
-    owner: str,
     sheet: str | None = None,
     rename_columns: bool = False,
 ) -> JobPublic:
-    """Starts the job that reads a staged upload into dataset `name`."""
+    """Starts the job that reads a staged upload into dataset `name` of a project."""
+    require(session, actor, Action.upload)
+    datasets.check_project(session, actor, project_id)
     params = {
+        "actor": as_params(actor),
+        "project_id": project_id,
         "staged": str(staged),
         "filename": filename,
         "name": datasets.valid_name(name),
@@ -46,13 +55,16 @@ def start_ingest(
         kind="ingest",
         run=ingest_job,
         params=params,
-        owner=owner,
+        owner=actor.username,
+        project_id=project_id,
     )
 
 
 def ingest_job(
     ctx: JobContext,
     *,
+    actor: dict[str, Any],
+    project_id: int,
     staged: str,
     filename: str,
     name: str,
@@ -67,6 +79,8 @@ def ingest_job(
             outcome = datasets.add_dataset(
                 session=session,
                 settings=ctx.settings,
+                actor=from_params(actor),
+                project_id=project_id,
                 source=path,
                 filename=filename,
                 name=name,

@@ -92,13 +92,26 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_membership_project_id"), ["project_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_membership_user_id"), ["user_id"], unique=False)
 
-    with op.batch_alter_table("dataset", schema=None) as batch_op:
+    # Dataset names become unique per project. SQLite may not name the old constraint: the
+    # naming convention below then gives it the name "uq_dataset_name" so it can be dropped.
+    old_unique = next(
+        c["name"] or "uq_dataset_name"
+        for c in sa.inspect(op.get_bind()).get_unique_constraints("dataset")
+        if c["column_names"] == ["name", "version"]
+    )
+    with op.batch_alter_table(
+        "dataset", schema=None, naming_convention={"uq": "uq_%(table_name)s_%(column_0_name)s"}
+    ) as batch_op:
+        batch_op.drop_constraint(old_unique, type_="unique")
         batch_op.add_column(
             sa.Column("project_id", sa.Integer(), nullable=False, server_default="1")
         )
         batch_op.create_index(batch_op.f("ix_dataset_project_id"), ["project_id"], unique=False)
         batch_op.create_foreign_key(
             "fk_dataset_project_id_project", "project", ["project_id"], ["id"]
+        )
+        batch_op.create_unique_constraint(
+            "uq_dataset_project_name_version", ["project_id", "name", "version"]
         )
 
     with op.batch_alter_table("job", schema=None) as batch_op:
@@ -119,6 +132,8 @@ def downgrade() -> None:
         batch_op.drop_column("project_id")
 
     with op.batch_alter_table("dataset", schema=None) as batch_op:
+        batch_op.drop_constraint("uq_dataset_project_name_version", type_="unique")
+        batch_op.create_unique_constraint("uq_dataset_name_version", ["name", "version"])
         batch_op.drop_constraint("fk_dataset_project_id_project", type_="foreignkey")
         batch_op.drop_index(batch_op.f("ix_dataset_project_id"))
         batch_op.drop_column("project_id")

@@ -5,6 +5,7 @@ from pydantic import BaseModel
 from sqlmodel import Session
 
 from services import datasets
+from services.access import Action, Actor
 from services.automl.options import Task, TrainingOptions, candidates, checked_metric
 from services.automl.target import HOLDOUT_FRACTION, Prepared, prepare
 from services.config import Settings
@@ -17,6 +18,7 @@ class TrainingPlan(BaseModel):
     """The checked request: the task, the data used, the models and the steps, in words."""
 
     dataset_id: int
+    project_id: int
     dataset_name: str
     dataset_version: int
     target: str
@@ -37,10 +39,10 @@ class TrainingPlan(BaseModel):
 
 
 def plan_training(
-    *, session: Session, settings: Settings, options: TrainingOptions
+    *, session: Session, settings: Settings, actor: Actor, options: TrainingOptions
 ) -> TrainingPlan:
     """Checks `options` against the dataset; the plan, or an InvalidInput saying what to fix."""
-    dataset = datasets.dataset_row(session=session, dataset_id=options.dataset_id)
+    dataset = datasets.visible_row(session, actor, options.dataset_id, Action.view)
     prepared = prepare(read_table(settings, dataset), dataset.column_infos, options)
     return describe(dataset, prepared, options)
 
@@ -60,6 +62,7 @@ def describe(dataset: Dataset, prepared: Prepared, options: TrainingOptions) -> 
     assert dataset.id is not None
     return TrainingPlan(
         dataset_id=dataset.id,
+        project_id=dataset.project_id,
         dataset_name=dataset.name,
         dataset_version=dataset.version,
         target=options.target,

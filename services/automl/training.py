@@ -9,6 +9,7 @@ from typing import Any
 from sqlmodel import Session
 
 from services import datasets, jobs
+from services.access import Action, Actor, as_params, from_params, require
 from services.automl import tracking
 from services.automl.experiment import finalized, quiet_pycaret, set_up
 from services.automl.options import TrainingOptions, metrics_for
@@ -20,38 +21,46 @@ from services.automl.target import prepare
 from services.config import Settings
 from services.errors import InvalidInput, NotFound
 from services.job_runner import JobContext
-from services.models import Dataset, Job, JobPublic, utcnow
+from services.models import Dataset, Job, JobPublic, Project, utcnow
 
 log = logging.getLogger("kaizen.automl")
 KIND = "train"
-DEFAULT_PROJECT = "default"  # every dataset's project until projects exist
 
 
 def start_training(
     *,
     session: Session,
     settings: Settings,
+    actor: Actor,
     options: TrainingOptions,
-    owner: str,
-    project: str = DEFAULT_PROJECT,
 ) -> JobPublic:
-    """Checks the request (refusing bad input before anything runs) and queues the job."""
-    plan_training(session=session, settings=settings, options=options)
-    params = {"options": options.model_dump(mode="json"), "project": project, "owner": owner}
+    """Checks the request (refusing bad input before anything runs) and queues the job in
+    the dataset's project."""
+    require(session, actor, Action.train)
+    plan = plan_training(session=session, settings=settings, actor=actor, options=options)
+    project = session.get(Project, plan.project_id)
+    assert project is not None  # a dataset's project exists (foreign key)
+    params = {
+        "options": options.model_dump(mode="json"),
+        "project": project.name,
+        "actor": as_params(actor),
+    }
     return jobs.submit(
         session=session,
         settings=settings,
         kind=KIND,
         run=train_job,
         params=params,
-        owner=owner,
-        project=project,
+        owner=actor.username,
+        project_id=plan.project_id,
     )
 
 
-def training_jobs(*, session: Session, dataset_id: int | None = None) -> list[JobPublic]:
-    """Training jobs, newest first (of one dataset version, if given)."""
-    found = jobs.list_jobs(session=session, kind=KIND, limit=200)
+def training_jobs(
+    *, session: Session, actor: Actor, dataset_id: int | None = None
+) -> list[JobPublic]:
+    """Training jobs the actor may see, newest first (of one dataset version, if given)."""
+    found = jobs.list_jobs(session=session, actor=actor, kind=KIND, limit=200)
     return [j for j in found if dataset_id is None or _dataset_of(j) == dataset_id]
 
 
@@ -63,10 +72,12 @@ def training_result(job: JobPublic) -> TrainingResult | None:
 
 
 def train_job(
-    ctx: JobContext, *, options: dict[str, Any], project: str, owner: str
+    ctx: JobContext, *, options: dict[str, Any], project: str, actor: dict[str, Any]
 ) -> dict[str, Any]:
     """The job: prepare, search, refine, choose, finalize, log and register."""
     request = TrainingOptions.model_validate(options)
+    with ctx.session() as session:  # a role revoked while the job waited stops it here
+        owner = require(session, from_params(actor), Action.train).username
     started, log_path = _job_facts(ctx)
     budget = Budget(request.budget, started=started)
     quiet_pycaret(log_path)

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from sqlmodel import Session
 
 from services import datasets, jobs
+from services.access import Action, Actor, require
 from services.config import Settings
 from services.errors import InvalidInput, KaizenError
 from services.job_runner import JobContext
@@ -79,14 +80,16 @@ def start_report(
     *,
     session: Session,
     settings: Settings,
+    actor: Actor,
     dataset_id: int,
-    owner: str,
     compare_to: int | None = None,
     minimal: bool | None = None,
     time_limit_seconds: float | None = None,
 ) -> JobPublic:
     """Starts the full report job, or reuses a cached report or the same report running now."""
-    subjects = _subjects(session, settings, dataset_id, compare_to)
+    require(session, actor, Action.profile)
+    subjects = _subjects(session, settings, dataset_id, compare_to, actor)
+    owner, project_id = actor.username, subjects[0].dataset.project_id
     plan = _plan(subjects, minimal, _limit(settings, time_limit_seconds))
     params = {
         "dataset_id": dataset_id,
@@ -103,14 +106,21 @@ def start_report(
             run=report_job,
             params=params,
             owner=owner,
+            project_id=project_id,
             result=cached,
             step="Done: the same report had already been made",
         )
-    for active in jobs.list_jobs(session=session, kind=KIND, active_only=True):
+    for active in jobs.find_jobs(session=session, kind=KIND, active_only=True):
         if active.params == params:
             return active
     return jobs.submit(
-        session=session, settings=settings, kind=KIND, run=report_job, params=params, owner=owner
+        session=session,
+        settings=settings,
+        kind=KIND,
+        run=report_job,
+        params=params,
+        owner=owner,
+        project_id=project_id,
     )
 
 
@@ -125,7 +135,7 @@ def report_job(
     """The report job: one dataset version, or two side by side, profiled into HTML and JSON."""
     ctx.progress(0.01, "Planning the report")
     with ctx.session() as session:
-        subjects = _subjects(session, ctx.settings, dataset_id, compare_to)
+        subjects = _subjects(session, ctx.settings, dataset_id, compare_to, actor=None)
     plan = _plan(subjects, minimal, _limit(ctx.settings, time_limit_seconds))
     stem = _stem(ctx.settings, subjects, plan)
     cached = _cached_result(stem)
@@ -142,10 +152,15 @@ def report_job(
 
 
 def latest_report(
-    *, session: Session, settings: Settings, dataset_id: int, compare_to: int | None = None
+    *,
+    session: Session,
+    settings: Settings,
+    actor: Actor,
+    dataset_id: int,
+    compare_to: int | None = None,
 ) -> ReportInfo | None:
     """The newest finished report of this version (compared with `compare_to`), if any."""
-    subjects = _subjects(session, settings, dataset_id, compare_to)
+    subjects = _subjects(session, settings, dataset_id, compare_to, actor)
     folder = _folder(settings, subjects[0].dataset)
     wanted = _identity(subjects)
     found = [
@@ -160,7 +175,11 @@ def latest_report(
 
 
 def _subjects(
-    session: Session, settings: Settings, dataset_id: int, compare_to: int | None
+    session: Session,
+    settings: Settings,
+    dataset_id: int,
+    compare_to: int | None,
+    actor: Actor | None,  # None: a job, checked when it was started
 ) -> list[_Subject]:
     if compare_to == dataset_id:
         raise InvalidInput(
@@ -169,9 +188,11 @@ def _subjects(
     ids = [dataset_id] if compare_to is None else [dataset_id, compare_to]
     subjects = []
     for one in ids:
-        datasets.get_dataset(session=session, dataset_id=one)  # NotFound, with its message
-        row = session.get(Dataset, one)
-        assert row is not None
+        row = (
+            datasets.visible_row(session, actor, one, Action.view)
+            if actor is not None
+            else datasets.dataset_row(session=session, dataset_id=one)
+        )
         if row.rows == 0:
             raise InvalidInput(f"'{row.name}' v{row.version} has no rows: nothing to profile.")
         path = datasets.parquet_path(settings, row).resolve()

@@ -14,10 +14,11 @@ import pyarrow.parquet as pq
 from pydantic import BaseModel, ValidationError
 from sqlmodel import Session
 
+from services.access import Action, Actor
 from services.config import Settings
-from services.datasets import parquet_path
-from services.errors import InvalidInput, NotFound
-from services.models import ColumnInfo, ColumnRole, Dataset
+from services.datasets import parquet_path, visible_row
+from services.errors import InvalidInput
+from services.models import ColumnInfo, ColumnRole
 from services.profiling import alerts, charts
 from services.profiling.charts import MATRIX_COLUMNS
 from services.profiling.columns import BALANCE_CLASSES, ScannedColumn
@@ -60,10 +61,15 @@ class _Cached(BaseModel):
 
 
 def summarize(
-    *, session: Session, settings: Settings, dataset_id: int, target: str | None = None
+    *,
+    session: Session,
+    settings: Settings,
+    actor: Actor,
+    dataset_id: int,
+    target: str | None = None,
 ) -> DatasetProfile:
     """The instant summary of a dataset version; the target defaults to the role-target column."""
-    dataset = _dataset(session, dataset_id)
+    dataset = visible_row(session, actor, dataset_id, Action.view)
     infos = dataset.column_infos
     target = _target(dataset.name, infos, target)
     path = _cache_path(settings, dataset.storage_key, target)
@@ -85,23 +91,15 @@ def summarize(
 
 
 def column_distribution(
-    *, session: Session, settings: Settings, dataset_id: int, column: str
+    *, session: Session, settings: Settings, actor: Actor, dataset_id: int, column: str
 ) -> NumericDistribution | CategoricalDistribution:
     """Histogram of a numeric or date column, or the top values of any other column."""
-    dataset = _dataset(session, dataset_id)
+    dataset = visible_row(session, actor, dataset_id, Action.view)
     info = next((i for i in dataset.column_infos if i.name == column), None)
     if info is None:
         raise InvalidInput(f"Dataset '{dataset.name}' has no column '{column}'.")
     values = pq.ParquetFile(parquet_path(settings, dataset)).read(columns=[column]).column(column)
     return charts.distribution(values, info.kind)
-
-
-def _dataset(session: Session, dataset_id: int) -> Dataset:
-    """The stored dataset, or NotFound with a hint."""
-    dataset = session.get(Dataset, dataset_id)
-    if dataset is None:
-        raise NotFound(f"There is no dataset with id {dataset_id}. List datasets to see the ids.")
-    return dataset
 
 
 def _target(name: str, infos: list[ColumnInfo], target: str | None) -> str | None:

@@ -65,13 +65,13 @@ def test_wrong_passwords_lock_the_account_and_every_attempt_is_audited(
 ) -> None:
     _user(session, settings, admin, "bob", Role.analyst)
     for _ in range(settings.max_failed_sign_ins - 1):
-        with pytest.raises(SignInFailed, match="^Wrong username or password.$"):
+        with pytest.raises(SignInFailed, match=r"^Wrong username or password\.$"):
             auth.sign_in(session=session, settings=settings, username="bob", password="nope")
-    with pytest.raises(SignInFailed, match="locked for 15 minutes"):
+    with pytest.raises(SignInFailed, match=r"locked for 15 minutes"):
         auth.sign_in(session=session, settings=settings, username="bob", password="nope")
-    with pytest.raises(SignInFailed, match="locked for about 15 more minute"):
+    with pytest.raises(SignInFailed, match=r"locked for about 15 more minute"):
         auth.sign_in(session=session, settings=settings, username="bob", password=PASSWORD)
-    with pytest.raises(SignInFailed, match="^Wrong username or password.$"):
+    with pytest.raises(SignInFailed, match=r"^Wrong username or password\.$"):
         auth.sign_in(session=session, settings=settings, username="nobody", password=PASSWORD)
     events = _actions(session)
     assert events.count("sign_in.failed") == settings.max_failed_sign_ins + 2

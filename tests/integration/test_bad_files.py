@@ -21,10 +21,11 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from services import datasets
+from services import datasets, staging
 from services.config import Settings, get_settings
 from services.errors import ColumnNamesNeedFixing, InvalidInput, SheetChoiceRequired
 from services.models import Dataset
+from tests.support.actors import OPERATOR, PROJECT
 
 BAD = Path(__file__).resolve().parent.parent / "data" / "bad"
 SUPPORTED = "CSV, TSV, Excel (.xlsx), Parquet or JSON lines"
@@ -232,11 +233,23 @@ def add(
     name = filename or path.name
     if not as_upload:
         return datasets.add_dataset(
-            session=session, settings=settings, source=path, filename=name, **kw
+            actor=OPERATOR,
+            project_id=PROJECT,
+            session=session,
+            settings=settings,
+            source=path,
+            filename=name,
+            **kw,
         )
     with path.open("rb") as stream:
         return datasets.add_dataset(
-            session=session, settings=settings, source=stream, filename=name, **kw
+            actor=OPERATOR,
+            project_id=PROJECT,
+            session=session,
+            settings=settings,
+            source=stream,
+            filename=name,
+            **kw,
         )
 
 
@@ -349,16 +362,21 @@ def test_a_stored_dataset_is_intact_after_a_bad_upload_under_its_name(
         add(session, settings, BAD / name, name="customers")
     session.rollback()
 
-    assert datasets.get_dataset(session=session, dataset_id=original.id) == original
-    assert [v.id for v in datasets.list_versions(session=session, name="customers")] == [
-        original.id
-    ]
+    assert datasets.get_dataset(actor=OPERATOR, session=session, dataset_id=original.id) == original
+    assert [
+        v.id
+        for v in datasets.list_versions(
+            actor=OPERATOR, project_id=PROJECT, session=session, name="customers"
+        )
+    ] == [original.id]
     with Session(engine) as fresh:
         again = fresh.get(Dataset, original.id)
         assert again is not None
         assert pq.read_table(datasets.parquet_path(settings, again)).equals(table_before)
     assert table_before.to_pylist()[0] == {"customer_id": 1001, "age": 34, "plan": "gold"}
-    page = datasets.preview(session=session, settings=settings, dataset_id=original.id)
+    page = datasets.preview(
+        actor=OPERATOR, session=session, settings=settings, dataset_id=original.id
+    )
     assert page.total_rows == 3
 
 
@@ -524,13 +542,18 @@ def test_the_stream_of_an_upload_is_checked_as_it_arrives(
     tmp_path: Path, engine: Engine, session: Session, limited_settings: Settings
 ) -> None:
     """An upload that does not say its size is refused once it passes the limit."""
-    total = 3 * datasets.CHUNK
+    total = 3 * staging.CHUNK
     stream = io.BytesIO(_rows_of_text(total).encode())
     before = snapshot(engine, limited_settings)
     with pytest.raises(InvalidInput) as raised:
         datasets.add_dataset(
-            session=session, settings=limited_settings, source=stream, filename="stream.csv"
+            actor=OPERATOR,
+            project_id=PROJECT,
+            session=session,
+            settings=limited_settings,
+            source=stream,
+            filename="stream.csv",
         )
     assert str(raised.value).startswith("'stream.csv' is larger than 1 MB")
-    assert stream.tell() <= datasets.CHUNK < total  # it stopped reading after one chunk
+    assert stream.tell() <= staging.CHUNK < total  # it stopped reading after one chunk
     assert_intact(engine, limited_settings, before)

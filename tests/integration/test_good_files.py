@@ -20,6 +20,7 @@ from services import datasets
 from services.config import Settings
 from services.ingest import detect, text
 from services.models import ColumnKind, ColumnRole, Dataset
+from tests.support.actors import OPERATOR, PROJECT
 
 GOOD = Path(__file__).resolve().parent.parent / "data" / "good"
 
@@ -33,7 +34,13 @@ def add(
     session: Session, settings: Settings, source: Path, filename: str | None = None, **kw: Any
 ) -> datasets.AddOutcome:
     return datasets.add_dataset(
-        session=session, settings=settings, source=source, filename=filename or source.name, **kw
+        actor=OPERATOR,
+        project_id=PROJECT,
+        session=session,
+        settings=settings,
+        source=source,
+        filename=filename or source.name,
+        **kw,
     )
 
 
@@ -389,7 +396,9 @@ def test_html_is_stored_as_text_not_markup(session: Session, settings: Settings)
     table = stored(session, settings, dataset.id)
     assert table.column_names[0] == "<script>alert(1)</script>"
     assert table.column("<b>bold</b>").to_pylist() == ["<b>bold</b>", "<i>it</i>", "<b>bold</b>"]
-    page = datasets.preview(session=session, settings=settings, dataset_id=dataset.id)
+    page = datasets.preview(
+        actor=OPERATOR, session=session, settings=settings, dataset_id=dataset.id
+    )
     assert page.table.column("plain").to_pylist()[0] == "&lt;i&gt; &amp; stays"
 
 
@@ -470,6 +479,7 @@ def test_a_changed_file_becomes_version_2_and_keeps_roles(
 ) -> None:
     v1 = add(session, settings, GOOD / "customers.csv").dataset
     datasets.set_column_roles(
+        actor=OPERATOR,
         session=session,
         dataset_id=v1.id,
         roles={"customer_id": ColumnRole.id, "balance": ColumnRole.target, "notes": "ignore"},
@@ -491,8 +501,13 @@ def test_a_changed_file_becomes_version_2_and_keeps_roles(
     assert roles["notes"] == ColumnRole.ignore
     assert roles["age"] == ColumnRole.feature
     assert len(parquet_files(settings)) == 2
-    assert [d.version for d in datasets.list_versions(session=session, name="customers")] == [2, 1]
-    [summary] = datasets.list_datasets(session=session)
+    assert [
+        d.version
+        for d in datasets.list_versions(
+            actor=OPERATOR, project_id=PROJECT, session=session, name="customers"
+        )
+    ] == [2, 1]
+    [summary] = datasets.list_datasets(actor=OPERATOR, session=session)
     assert (summary.latest_id, summary.latest_version, summary.versions) == (v2.id, 2, 2)
 
 
@@ -503,11 +518,11 @@ def test_deleting_keeps_a_shared_parquet_file_until_its_last_user_goes(
     b = add(session, settings, GOOD / "customers.csv", name="clients").dataset
     [path] = parquet_files(settings)
 
-    datasets.delete_dataset(session=session, settings=settings, dataset_id=a.id)
+    datasets.delete_dataset(actor=OPERATOR, session=session, settings=settings, dataset_id=a.id)
     assert path.exists()
     assert stored(session, settings, b.id).num_rows == 12
 
-    datasets.delete_dataset(session=session, settings=settings, dataset_id=b.id)
+    datasets.delete_dataset(actor=OPERATOR, session=session, settings=settings, dataset_id=b.id)
     assert not path.exists()
     assert row_count(session) == 0
 
@@ -527,7 +542,12 @@ def paged(session: Session, settings: Settings, tmp_path: Path) -> int:
 
 def _page(session: Session, settings: Settings, dataset_id: int, page: int, size: int):
     return datasets.preview(
-        session=session, settings=settings, dataset_id=dataset_id, page=page, page_size=size
+        actor=OPERATOR,
+        session=session,
+        settings=settings,
+        dataset_id=dataset_id,
+        page=page,
+        page_size=size,
     )
 
 
@@ -570,7 +590,9 @@ def test_preview_clamps_page_numbers(
 
 def test_preview_default_page_size(session: Session, settings: Settings) -> None:
     dataset = add(session, settings, GOOD / "customers.csv").dataset
-    page = datasets.preview(session=session, settings=settings, dataset_id=dataset.id)
+    page = datasets.preview(
+        actor=OPERATOR, session=session, settings=settings, dataset_id=dataset.id
+    )
     assert (page.page, page.pages, page.total_rows, page.table.num_rows) == (1, 1, 12, 12)
     assert page.table.column_names == list(CUSTOMER_COLUMNS)
 

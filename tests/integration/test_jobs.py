@@ -22,6 +22,7 @@ from services.errors import InvalidInput
 from services.job_runner import CANCEL_GRACE_SECONDS
 from services.models import Job, JobPublic, JobState, utcnow
 from tests.support import job_functions as fn
+from tests.support.actors import OPERATOR
 from tests.support.jobs import (
     FAST_JOBS,
     alive,
@@ -71,7 +72,7 @@ def test_a_job_succeeds_with_its_result_and_progress(
     assert done.started_at is not None and done.finished_at is not None
     assert done.started_at <= done.finished_at
     assert row(session, job.id).slot is None
-    assert "started: tests.support.job_functions:hold" in jobs.log_tail(job=done)
+    assert "started: tests.support.job_functions:hold" in jobs.read_log(done)
 
 
 def test_a_job_that_refuses_keeps_its_message_and_cannot_be_cancelled(
@@ -82,7 +83,7 @@ def test_a_job_that_refuses_keeps_its_message_and_cannot_be_cancelled(
     done = wait_finished(session, job.id)
     assert (done.state, done.error, done.step) == (JobState.failed, message, "Failed")
     with pytest.raises(InvalidInput, match="already failed"):
-        jobs.cancel(session=session, settings=settings, job_id=job.id)
+        jobs.cancel(actor=OPERATOR, session=session, settings=settings, job_id=job.id)
 
 
 def test_a_crash_fails_with_a_plain_message_and_the_traceback_in_the_log(
@@ -93,7 +94,7 @@ def test_a_crash_fails_with_a_plain_message_and_the_traceback_in_the_log(
     assert done.state == JobState.failed
     assert done.error is not None
     assert done.error.startswith("The job failed unexpectedly (ZeroDivisionError)")
-    tail = jobs.log_tail(job=done)
+    tail = jobs.read_log(done)
     assert "about to divide by zero" in tail
     assert "Traceback (most recent call last)" in tail
     assert "ZeroDivisionError: division by zero" in tail
@@ -104,7 +105,7 @@ def test_running_out_of_memory_fails_the_job(session: Session, settings: Setting
     done = wait_finished(session, job.id)
     assert done.state == JobState.failed
     assert done.error is not None and "(MemoryError)" in done.error
-    assert "allocating 8 GiB" in jobs.log_tail(job=done)
+    assert "allocating 8 GiB" in jobs.read_log(done)
 
 
 def test_a_killed_runner_is_reaped_as_failed(
@@ -119,11 +120,11 @@ def test_a_killed_runner_is_reaped_as_failed(
     wait_until(lambda: not alive(pid), "runner gone")
     wait_until(lambda: job.id in jobs.reap(session=session, settings=settings), "reaped")
 
-    done = jobs.get_job(session=session, job_id=job.id)
+    done = jobs.load_job(session=session, job_id=job.id)
     assert done.state == JobState.failed
     assert done.error is not None and done.error.startswith(STOPPED)
     assert done.finished_at is not None and row(session, job.id).slot is None
-    assert "started: tests.support.job_functions:linger" in jobs.log_tail(job=done)
+    assert "started: tests.support.job_functions:linger" in jobs.read_log(done)
     assert not (tmp_path / "marker").exists()  # killed: no cleanup could run
 
 
@@ -137,7 +138,7 @@ def test_cancel_stops_the_runner_and_its_children_within_seconds(
     assert runner is not None and alive(child)
 
     asked = time.monotonic()
-    jobs.cancel(session=session, settings=settings, job_id=job.id)
+    jobs.cancel(actor=OPERATOR, session=session, settings=settings, job_id=job.id)
     done = wait_finished(session, job.id, timeout=10)
     assert time.monotonic() - asked < 5
 
@@ -147,7 +148,7 @@ def test_cancel_stops_the_runner_and_its_children_within_seconds(
     assert Path(f"{marker}.caught").exists()  # the job's own `except JobCancelled` ran
     wait_until(lambda: not alive(child), "child process gone", timeout=5)
     wait_until(lambda: not alive(runner), "runner gone", timeout=5)
-    assert "cancelled" in jobs.log_tail(job=done)
+    assert "cancelled" in jobs.read_log(done)
 
 
 def test_cancel_right_after_submit_ends_cancelled(
@@ -155,7 +156,7 @@ def test_cancel_right_after_submit_ends_cancelled(
 ) -> None:
     # The runner is still importing when the cancel comes: it must not die as "failed".
     job = submit(session, settings, fn.linger, marker=str(tmp_path / "marker"))
-    jobs.cancel(session=session, settings=settings, job_id=job.id)
+    jobs.cancel(actor=OPERATOR, session=session, settings=settings, job_id=job.id)
     done = wait_finished(session, job.id, timeout=10)
     assert (done.state, done.error) == (JobState.cancelled, None)
 
@@ -182,10 +183,10 @@ def test_a_queued_job_cancels_at_once_and_never_starts(
     second = submit(session, settings, fn.count_to, steps=2)
     assert second.state == JobState.queued
 
-    cancelled = jobs.cancel(session=session, settings=settings, job_id=second.id)
+    cancelled = jobs.cancel(actor=OPERATOR, session=session, settings=settings, job_id=second.id)
     assert (cancelled.state, cancelled.step) == (JobState.cancelled, "Cancelled")
 
-    jobs.cancel(session=session, settings=settings, job_id=first.id)
+    jobs.cancel(actor=OPERATOR, session=session, settings=settings, job_id=first.id)
     wait_finished(session, first.id, timeout=10)
     runner = row(session, first.id).pid
     assert runner is not None
@@ -205,7 +206,7 @@ def test_a_job_that_ignores_cancel_is_killed_and_the_next_one_starts(
     runner = row(session, job.id).pid
     assert runner is not None
 
-    jobs.cancel(session=session, settings=settings, job_id=job.id)
+    jobs.cancel(actor=OPERATOR, session=session, settings=settings, job_id=job.id)
     done = wait_finished(session, job.id, timeout=CANCEL_GRACE_SECONDS + 5)
     assert done.state == JobState.cancelled
     wait_until(lambda: not alive(runner), "stubborn runner killed", timeout=5)
@@ -223,7 +224,7 @@ def test_with_one_slot_the_second_job_waits_for_the_first(
 
     wait_for(session, first.id, _running("holding"), "first job holds")
     assert jobs.dispatch(session=session, settings=settings) == []  # no free slot
-    assert jobs.get_job(session=session, job_id=second.id).state == JobState.queued
+    assert jobs.load_job(session=session, job_id=second.id).state == JobState.queued
     release.touch()
 
     # Nobody here dispatches again: the first runner starts the second as it exits.
@@ -308,14 +309,14 @@ def test_state_survives_a_page_refresh(
     fresh_engine = make_engine(settings.sqlalchemy_url)  # a new page, a new process
     try:
         with Session(fresh_engine) as fresh:
-            seen = jobs.get_job(session=fresh, job_id=job.id)
+            seen = jobs.load_job(session=fresh, job_id=job.id)
             assert (seen.state, seen.progress) == (JobState.running, 0.25)
-            assert [j.id for j in jobs.list_jobs(session=fresh, active_only=True)] == [job.id]
+            assert [j.id for j in jobs.find_jobs(session=fresh, active_only=True)] == [job.id]
             release.touch()
             done = wait_finished(fresh, job.id)
             assert done.state == JobState.succeeded
-            assert jobs.list_jobs(session=fresh, active_only=True) == []
-            assert jobs.list_jobs(session=fresh)[0].result == {"released": True}
+            assert jobs.find_jobs(session=fresh, active_only=True) == []
+            assert jobs.find_jobs(session=fresh)[0].result == {"released": True}
     finally:
         fresh_engine.dispose()
 
@@ -335,5 +336,5 @@ def test_many_concurrent_writers_never_hit_a_locked_database(
         done = wait_finished(session, job.id, timeout=45)
         assert done.state == JobState.succeeded, done.error
         assert done.result == {"writes": 150}
-        tail = jobs.log_tail(job=done, lines=200)
+        tail = jobs.read_log(done, lines=200)
         assert "locked" not in tail and "heartbeat of job" not in tail

@@ -13,6 +13,7 @@ from services import executors, jobs
 from services.config import Settings
 from services.models import JobState
 from tests.support import job_functions as fn
+from tests.support.actors import OPERATOR
 from tests.support.jobs import (
     FAST_JOBS,
     alive,
@@ -57,7 +58,7 @@ def test_a_job_succeeds_on_a_dask_worker(session: Session, settings: Settings) -
     assert done.state == JobState.succeeded, done.error
     assert (done.result, done.progress, done.step) == ({"counted": 4}, 1.0, "Done")
     assert row(session, job.id).pid is not None  # the runner reported its own pid
-    assert "started: tests.support.job_functions:count_to" in jobs.log_tail(job=done)
+    assert "started: tests.support.job_functions:count_to" in jobs.read_log(done)
 
 
 def test_a_job_on_a_dask_worker_cancels(
@@ -69,7 +70,7 @@ def test_a_job_on_a_dask_worker_cancels(
     runner = row(session, job.id).pid
     assert runner is not None
 
-    jobs.cancel(session=session, settings=settings, job_id=job.id)
+    jobs.cancel(actor=OPERATOR, session=session, settings=settings, job_id=job.id)
     done = wait_finished(session, job.id, timeout=10)
     assert (done.state, done.step) == (JobState.cancelled, "Cancelled")
     assert marker.read_text() == "cancel hook ran"

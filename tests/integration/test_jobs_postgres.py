@@ -144,6 +144,6 @@ def test_racing_dispatchers_never_exceed_the_limit(
         thread.join(timeout=30)
     assert len([job_id for job_id in claimed if job_id is not None]) == 1
     with Session(engine) as session:
-        assert len(jobs.list_jobs(session=session, active_only=True)) == 6
-        running = [j for j in jobs.list_jobs(session=session) if j.state == JobState.running]
+        assert len(jobs.find_jobs(session=session, active_only=True)) == 6
+        running = [j for j in jobs.find_jobs(session=session) if j.state == JobState.running]
         assert len(running) == 1

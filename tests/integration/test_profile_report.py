@@ -21,6 +21,7 @@ from services.config import Settings
 from services.models import DatasetPublic, JobPublic, JobState
 from services.profiling.report import latest_report, start_report
 from services.profiling.report_plan import plan_report
+from tests.support.actors import OPERATOR, PROJECT
 from tests.support.jobs import FAST_JOBS, configure, stop_runners, wait_finished
 
 KAIZEN = str(Path(sys.executable).parent / "kaizen")
@@ -46,7 +47,13 @@ def _add(
     path = tmp_path / f"{len(list(tmp_path.glob('*.parquet')))}.parquet"
     pq.write_table(table, path)
     return datasets.add_dataset(
-        session=session, settings=settings, source=path, filename=path.name, name=name
+        actor=OPERATOR,
+        project_id=PROJECT,
+        session=session,
+        settings=settings,
+        source=path,
+        filename=path.name,
+        name=name,
     ).dataset
 
 
@@ -60,10 +67,10 @@ def _start(
     time_limit_seconds: float | None = None,
 ) -> JobPublic:
     return start_report(
+        actor=OPERATOR,
         session=session,
         settings=settings,
         dataset_id=dataset_id,
-        owner="tester",
         compare_to=compare_to,
         minimal=minimal,
         time_limit_seconds=time_limit_seconds,
@@ -110,7 +117,10 @@ def test_a_report_is_made_once_then_served_from_the_cache(
     session: Session, settings: Settings, tmp_path: Path
 ) -> None:
     dataset = _add(session, settings, tmp_path, _customers(), "customers")
-    assert latest_report(session=session, settings=settings, dataset_id=dataset.id) is None
+    assert (
+        latest_report(actor=OPERATOR, session=session, settings=settings, dataset_id=dataset.id)
+        is None
+    )
 
     job = _start(session, settings, dataset.id)
     assert _start(session, settings, dataset.id).id == job.id  # being made: the same job
@@ -131,7 +141,7 @@ def test_a_report_is_made_once_then_served_from_the_cache(
     again = _start(session, settings, dataset.id)  # finished as it is returned: no process
     assert again.id != done.id and again.state == JobState.succeeded
     assert again.result == {**result, "cached": True}
-    info = latest_report(session=session, settings=settings, dataset_id=dataset.id)
+    info = latest_report(actor=OPERATOR, session=session, settings=settings, dataset_id=dataset.id)
     assert info is not None and info.html_path == str(html) and info.plan.minimal
 
 
@@ -152,10 +162,17 @@ def test_two_versions_side_by_side(session: Session, settings: Settings, tmp_pat
     titles = json.loads(Path(result["json_path"]).read_text())["kaizen"]["titles"]
     assert titles == ["sales v2", "sales v1"]
     found = latest_report(
-        session=session, settings=settings, dataset_id=second.id, compare_to=first.id
+        actor=OPERATOR,
+        session=session,
+        settings=settings,
+        dataset_id=second.id,
+        compare_to=first.id,
     )
     assert found is not None and found.html_path == str(html)
-    assert latest_report(session=session, settings=settings, dataset_id=second.id) is None
+    assert (
+        latest_report(actor=OPERATOR, session=session, settings=settings, dataset_id=second.id)
+        is None
+    )
 
 
 def test_the_time_limit_stops_the_report_with_a_clear_message(
@@ -201,7 +218,12 @@ def test_awkward_tables_finish_or_stop_at_the_limit(
     wide = tmp_path / "wide.csv"  # CSV: ingesting 5,000 Parquet columns takes ~20 s
     wide.write_text("\n".join(",".join(f"{r}{i}" for i in range(5_000)) for r in "c123") + "\n")
     added = datasets.add_dataset(
-        session=session, settings=settings, source=wide, filename=wide.name
+        actor=OPERATOR,
+        project_id=PROJECT,
+        session=session,
+        settings=settings,
+        source=wide,
+        filename=wide.name,
     )
     started["5000 columns"] = _start(session, settings, added.dataset.id, time_limit_seconds=5)
     done = {name: _finished(session, job) for name, job in started.items()}

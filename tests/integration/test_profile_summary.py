@@ -21,10 +21,18 @@ from services.profiling.summary import (
     column_distribution,
     summarize,
 )
+from tests.support.actors import OPERATOR, PROJECT
 
 
 def store(session: Session, settings: Settings, path: Path) -> DatasetPublic:
-    return add_dataset(session=session, settings=settings, source=path, filename=path.name).dataset
+    return add_dataset(
+        actor=OPERATOR,
+        project_id=PROJECT,
+        session=session,
+        settings=settings,
+        source=path,
+        filename=path.name,
+    ).dataset
 
 
 def store_frame(
@@ -50,7 +58,9 @@ def column(profile: DatasetProfile, name: str) -> ColumnSummary:
 
 def test_credit_defaults(session: Session, settings: Settings, tmp_path: Path) -> None:
     dataset = store_frame(session, settings, tmp_path, "Default", credit_defaults())
-    profile = summarize(session=session, settings=settings, dataset_id=dataset.id, target="default")
+    profile = summarize(
+        actor=OPERATOR, session=session, settings=settings, dataset_id=dataset.id, target="default"
+    )
     assert (profile.rows, profile.columns, profile.duplicate_rows) == (10_000, 4, 0)
     assert (profile.target, profile.sample_rows) == ("default", 10_000)
     assert found(profile) == [("class_imbalance", "default")]
@@ -103,7 +113,9 @@ def test_features_known_only_after_the_outcome_are_leakage(
     session: Session, settings: Settings, tmp_path: Path
 ) -> None:
     dataset = store_frame(session, settings, tmp_path, "leaky", with_leaks(credit_defaults()))
-    profile = summarize(session=session, settings=settings, dataset_id=dataset.id, target="default")
+    profile = summarize(
+        actor=OPERATOR, session=session, settings=settings, dataset_id=dataset.id, target="default"
+    )
     assert found(profile) == [
         ("class_imbalance", "default"),
         ("target_leakage", "collections"),
@@ -121,12 +133,12 @@ def test_roles_give_the_target_and_set_columns_aside(
     session: Session, settings: Settings, tmp_path: Path
 ) -> None:
     dataset = store_frame(session, settings, tmp_path, "leaky", with_leaks(credit_defaults()))
-    before = summarize(session=session, settings=settings, dataset_id=dataset.id)
+    before = summarize(actor=OPERATOR, session=session, settings=settings, dataset_id=dataset.id)
     assert before.target is None and before.target_balance is None
     assert found(before) == []
     roles = {"default": ColumnRole.target, "months_overdue": ColumnRole.ignore}
-    set_column_roles(session=session, dataset_id=dataset.id, roles=roles)
-    after = summarize(session=session, settings=settings, dataset_id=dataset.id)
+    set_column_roles(actor=OPERATOR, session=session, dataset_id=dataset.id, roles=roles)
+    after = summarize(actor=OPERATOR, session=session, settings=settings, dataset_id=dataset.id)
     assert after.target == "default"
     assert found(after) == [("class_imbalance", "default"), ("target_leakage", "collections")]
     assert column(after, "months_overdue").role == ColumnRole.ignore
@@ -140,7 +152,9 @@ def test_a_number_that_moves_with_a_numeric_target_is_leakage(
     rng = np.random.default_rng(3)
     frame["balance_cents"] = np.round(frame["balance"] * 100 + rng.normal(0, 500, len(frame)))
     dataset = store_frame(session, settings, tmp_path, "cents", frame)
-    profile = summarize(session=session, settings=settings, dataset_id=dataset.id, target="balance")
+    profile = summarize(
+        actor=OPERATOR, session=session, settings=settings, dataset_id=dataset.id, target="balance"
+    )
     assert found(profile) == [("target_leakage", "balance_cents")]
     assert "'balance_cents' moves almost exactly with 'balance'" in profile.alerts[0].message
     assert profile.target_balance is None  # a number to predict has no classes
@@ -171,7 +185,7 @@ def test_quality_alerts_on_a_messy_table(
     path = tmp_path / "messy.csv"
     path.write_text(messy_rows())
     dataset = store(session, settings, path)
-    profile = summarize(session=session, settings=settings, dataset_id=dataset.id)
+    profile = summarize(actor=OPERATOR, session=session, settings=settings, dataset_id=dataset.id)
     assert found(profile) == [
         ("id_like", "customer_id"),
         ("constant", "country"),
@@ -201,7 +215,7 @@ def test_duplicate_rows_are_counted_exactly(
     frame = pd.DataFrame({"shop": ["a", "b", "c"] * 20, "qty": list(range(60))})
     frame = pd.concat([frame, frame.iloc[[1, 5, 5, 9, 20, 33, 59]]], ignore_index=True)
     dataset = store_frame(session, settings, tmp_path, "orders", frame)
-    profile = summarize(session=session, settings=settings, dataset_id=dataset.id)
+    profile = summarize(actor=OPERATOR, session=session, settings=settings, dataset_id=dataset.id)
     assert profile.duplicate_rows == 7
     assert found(profile) == [("duplicate_rows", None)]
     assert profile.alerts[0].message.startswith("7 rows (10.4%) are exact copies of another row.")
@@ -224,7 +238,7 @@ def test_a_large_table_agrees_with_pandas(
     frame.loc[rng.random(rows) < 0.1, "amount"] = np.nan
     frame = pd.concat([frame, frame.sample(2_500, random_state=1)], ignore_index=True)
     dataset = store_frame(session, settings, tmp_path, "large", frame)
-    profile = summarize(session=session, settings=settings, dataset_id=dataset.id)
+    profile = summarize(actor=OPERATOR, session=session, settings=settings, dataset_id=dataset.id)
     stored = pd.read_csv(tmp_path / "large.csv")
     assert profile.duplicate_rows == stored.duplicated().sum() == 2_500
     assert profile.sample_rows == 100_000
@@ -242,7 +256,7 @@ def test_a_large_table_with_an_id(session: Session, settings: Settings, tmp_path
     rows = 120_000
     frame = pd.DataFrame({"order_id": np.arange(5, rows + 5) * 3, "shop": ["a", "b"] * (rows // 2)})
     dataset = store_frame(session, settings, tmp_path, "orders", frame)
-    profile = summarize(session=session, settings=settings, dataset_id=dataset.id)
+    profile = summarize(actor=OPERATOR, session=session, settings=settings, dataset_id=dataset.id)
     assert found(profile) == [("id_like", "order_id")]
     assert (profile.duplicate_rows, column(profile, "order_id").distinct) == (0, rows)
     assert (column(profile, "order_id").min, column(profile, "order_id").max) == (15, 360_012)
@@ -252,7 +266,9 @@ def test_the_summary_is_cached_per_table_and_target(
     session: Session, settings: Settings, tmp_path: Path
 ) -> None:
     dataset = store_frame(session, settings, tmp_path, "Default", credit_defaults())
-    first = summarize(session=session, settings=settings, dataset_id=dataset.id, target="default")
+    first = summarize(
+        actor=OPERATOR, session=session, settings=settings, dataset_id=dataset.id, target="default"
+    )
     row = session.get(Dataset, dataset.id)
     assert row is not None
     folder = settings.home / "profiles" / row.storage_key
@@ -260,25 +276,37 @@ def test_the_summary_is_cached_per_table_and_target(
     assert re.fullmatch(r"summary-target-default-[0-9a-f]{12}\.json", cached.name)
     parquet_path(settings, row).rename(tmp_path / "moved.parquet")  # a hit must not read it
     start = time.perf_counter()
-    again = summarize(session=session, settings=settings, dataset_id=dataset.id, target="default")
+    again = summarize(
+        actor=OPERATOR, session=session, settings=settings, dataset_id=dataset.id, target="default"
+    )
     assert time.perf_counter() - start < 0.2
     assert again == first
     with pytest.raises(FileNotFoundError):  # another target is another summary
-        summarize(session=session, settings=settings, dataset_id=dataset.id)
+        summarize(actor=OPERATOR, session=session, settings=settings, dataset_id=dataset.id)
 
 
 def test_unknown_dataset_target_and_column(
     session: Session, settings: Settings, tmp_path: Path
 ) -> None:
     with pytest.raises(NotFound, match="There is no dataset with id 999"):
-        summarize(session=session, settings=settings, dataset_id=999)
+        summarize(actor=OPERATOR, session=session, settings=settings, dataset_id=999)
     dataset = store_frame(session, settings, tmp_path, "Default", credit_defaults())
     with pytest.raises(InvalidInput, match="Dataset 'Default' has no column 'defaulted' to use"):
-        summarize(session=session, settings=settings, dataset_id=dataset.id, target="defaulted")
+        summarize(
+            actor=OPERATOR,
+            session=session,
+            settings=settings,
+            dataset_id=dataset.id,
+            target="defaulted",
+        )
     with pytest.raises(InvalidInput, match="Dataset 'Default' has no column 'age'"):
-        column_distribution(session=session, settings=settings, dataset_id=dataset.id, column="age")
+        column_distribution(
+            actor=OPERATOR, session=session, settings=settings, dataset_id=dataset.id, column="age"
+        )
     with pytest.raises(NotFound):
-        column_distribution(session=session, settings=settings, dataset_id=999, column="age")
+        column_distribution(
+            actor=OPERATOR, session=session, settings=settings, dataset_id=999, column="age"
+        )
 
 
 def test_distributions(session: Session, settings: Settings, tmp_path: Path) -> None:
@@ -292,7 +320,11 @@ def test_distributions(session: Session, settings: Settings, tmp_path: Path) -> 
     def distribution(name: str) -> dict:
         return dict(
             column_distribution(
-                session=session, settings=settings, dataset_id=dataset.id, column=name
+                actor=OPERATOR,
+                session=session,
+                settings=settings,
+                dataset_id=dataset.id,
+                column=name,
             )
         )
 
@@ -323,14 +355,18 @@ def test_five_thousand_columns(session: Session, settings: Settings, tmp_path: P
     frame["label"] = rng.choice(["x", "y"], 200)
     dataset = store_frame(session, settings, tmp_path, "wide", frame)
     start = time.perf_counter()
-    profile = summarize(session=session, settings=settings, dataset_id=dataset.id, target="label")
+    profile = summarize(
+        actor=OPERATOR, session=session, settings=settings, dataset_id=dataset.id, target="label"
+    )
     assert time.perf_counter() - start < 15
     assert (profile.rows, profile.columns, len(profile.column_summaries)) == (200, 5_001, 5_001)
     assert found(profile) == []
     assert len(profile.missing_sample["columns"]) == 100
     assert profile.correlation is not None and len(profile.correlation["columns"]) == 30
     start = time.perf_counter()
-    summarize(session=session, settings=settings, dataset_id=dataset.id, target="label")
+    summarize(
+        actor=OPERATOR, session=session, settings=settings, dataset_id=dataset.id, target="label"
+    )
     assert time.perf_counter() - start < 2
 
 
@@ -338,7 +374,9 @@ def test_a_single_row(session: Session, settings: Settings, tmp_path: Path) -> N
     path = tmp_path / "one.csv"
     path.write_text("amount,city,note\n12.5,Paris,\n")
     dataset = store(session, settings, path)
-    profile = summarize(session=session, settings=settings, dataset_id=dataset.id, target="city")
+    profile = summarize(
+        actor=OPERATOR, session=session, settings=settings, dataset_id=dataset.id, target="city"
+    )
     assert (profile.rows, profile.duplicate_rows) == (1, 0)
     assert found(profile) == [("all_missing", "note")]
     assert column(profile, "amount").model_dump(include={"min", "max", "mean", "distinct"}) == {
@@ -360,7 +398,9 @@ def test_a_table_of_empty_columns(session: Session, settings: Settings, tmp_path
     path.write_text("a,b,c\n" + ",,\n" * 50)
     dataset = store(session, settings, path)
     assert [c.dtype for c in dataset.column_infos] == ["null"] * 3
-    profile = summarize(session=session, settings=settings, dataset_id=dataset.id, target="c")
+    profile = summarize(
+        actor=OPERATOR, session=session, settings=settings, dataset_id=dataset.id, target="c"
+    )
     assert found(profile) == [("duplicate_rows", None)] + [("all_missing", name) for name in "abc"]
     assert profile.duplicate_rows == 49
     assert profile.target_balance is None
@@ -375,7 +415,7 @@ def test_very_long_text_cells(session: Session, settings: Settings, tmp_path: Pa
     pd.DataFrame({"essay": essays, "score": rng.integers(1, 6, 30)}).to_parquet(path)
     dataset = store(session, settings, path)
     start = time.perf_counter()
-    profile = summarize(session=session, settings=settings, dataset_id=dataset.id)
+    profile = summarize(actor=OPERATOR, session=session, settings=settings, dataset_id=dataset.id)
     assert time.perf_counter() - start < 5
     essay = column(profile, "essay")
     assert essay.distinct == 28 and essay.mean_length is not None and essay.mean_length > 250_000
@@ -400,7 +440,9 @@ def test_typed_parquet_columns(session: Session, settings: Settings, tmp_path: P
     path = tmp_path / "typed.parquet"
     frame.to_parquet(path)
     dataset = store(session, settings, path)
-    profile = summarize(session=session, settings=settings, dataset_id=dataset.id, target="plan")
+    profile = summarize(
+        actor=OPERATOR, session=session, settings=settings, dataset_id=dataset.id, target="plan"
+    )
     assert found(profile) == [("constant", "price"), ("id_like", "big"), ("high_missing", "plan")]
     assert profile.target_balance == [
         {"value": "a", "count": 10, "share": 0.5},
@@ -412,10 +454,10 @@ def test_typed_parquet_columns(session: Session, settings: Settings, tmp_path: P
     assert column(profile, "big").max == 2**62 + 29
     for name in frame.columns:
         shown = column_distribution(
-            session=session, settings=settings, dataset_id=dataset.id, column=name
+            actor=OPERATOR, session=session, settings=settings, dataset_id=dataset.id, column=name
         )
         assert sum(shown["counts"]) in (0, 20, rows)
     seen = column_distribution(
-        session=session, settings=settings, dataset_id=dataset.id, column="seen"
+        actor=OPERATOR, session=session, settings=settings, dataset_id=dataset.id, column="seen"
     )
     assert seen["edges"][0] == "2023-12-31T23:00:00Z"

@@ -19,6 +19,7 @@ from services.config import Settings
 from services.errors import InvalidInput
 from services.models import DatasetPublic, JobPublic, JobState
 from tests.support import job_functions
+from tests.support.actors import OPERATOR, PROJECT
 from tests.support.jobs import FAST_JOBS, configure, stop_runners, submit, wait_finished, wait_for
 
 TRAIN_WAIT = 120.0  # a fast training of 569 rows takes ~20 s; a loaded machine gets room
@@ -42,7 +43,13 @@ def cancer(session: Session, settings: Settings, tmp_path: Path) -> DatasetPubli
     path = tmp_path / "cancer.csv"
     load_breast_cancer(as_frame=True).frame.to_csv(path, index=False)
     return datasets.add_dataset(
-        session=session, settings=settings, source=path, filename=path.name, name="cancer"
+        actor=OPERATOR,
+        project_id=PROJECT,
+        session=session,
+        settings=settings,
+        source=path,
+        filename=path.name,
+        name="cancer",
     ).dataset
 
 
@@ -50,7 +57,7 @@ def _train(
     session: Session, settings: Settings, dataset: DatasetPublic, **options: object
 ) -> JobPublic:
     request = TrainingOptions(dataset_id=dataset.id, target="target", **options)
-    return start_training(session=session, settings=settings, options=request, owner="tester")
+    return start_training(actor=OPERATOR, session=session, settings=settings, options=request)
 
 
 def _result(job: JobPublic) -> TrainingResult:
@@ -127,7 +134,7 @@ def test_cancel_keeps_the_finished_models_registers_nothing_and_ends_the_run_kil
     wait_for(
         session, job.id, lambda j: bool((j.result or {}).get("leaderboard")), "a row", TRAIN_WAIT
     )
-    jobs.cancel(session=session, settings=settings, job_id=job.id)
+    jobs.cancel(actor=OPERATOR, session=session, settings=settings, job_id=job.id)
     job = wait_finished(session, job.id, TRAIN_WAIT)
     assert job.state is JobState.cancelled
     result = _result(job)
@@ -151,7 +158,9 @@ def test_a_dataset_deleted_while_the_training_waits_fails_it_clearly(
     )
     job = _train(session, settings, cancer)
     assert job.state is JobState.queued
-    datasets.delete_dataset(session=session, settings=settings, dataset_id=cancer.id)
+    datasets.delete_dataset(
+        actor=OPERATOR, session=session, settings=settings, dataset_id=cancer.id
+    )
     release.touch()
     wait_finished(session, blocker.id)
     job = wait_finished(session, job.id, TRAIN_WAIT)
@@ -166,13 +175,20 @@ def test_bad_input_is_refused_before_any_job_is_queued(
     path = tmp_path / "one.csv"
     pd.DataFrame({"x": range(100), "y": ["same"] * 100}).to_csv(path, index=False)
     dataset = datasets.add_dataset(
-        session=session, settings=settings, source=path, filename=path.name, name="one"
+        actor=OPERATOR,
+        project_id=PROJECT,
+        session=session,
+        settings=settings,
+        source=path,
+        filename=path.name,
+        name="one",
     ).dataset
     with pytest.raises(InvalidInput, match="only one value"):
         start_training(
+            actor=OPERATOR,
             session=session,
             settings=settings,
             options=TrainingOptions(dataset_id=dataset.id, target="y"),
             owner="tester",
         )
-    assert jobs.list_jobs(session=session, kind="train") == []
+    assert jobs.find_jobs(session=session, kind="train") == []

@@ -46,10 +46,10 @@ def submit(
 
 def describe(session: Session, job_id: int) -> str:
     """A job's state and log tail, for failure messages."""
-    job = jobs.get_job(session=session, job_id=job_id)
+    job = jobs.load_job(session=session, job_id=job_id)
     return (
         f"job {job_id}: state={job.state.value} step={job.step!r} progress={job.progress} "
-        f"error={job.error!r}\n--- log tail ---\n{jobs.log_tail(job=job)}"
+        f"error={job.error!r}\n--- log tail ---\n{jobs.read_log(job)}"
     )
 
 
@@ -63,7 +63,7 @@ def wait_for(
     """Polls the job until `done(job)`; fails with its state and log after `timeout` s."""
     deadline = time.monotonic() + timeout
     while True:
-        job = jobs.get_job(session=session, job_id=job_id)
+        job = jobs.load_job(session=session, job_id=job_id)
         if done(job):
             return job
         if time.monotonic() > deadline:

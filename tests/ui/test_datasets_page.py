@@ -60,7 +60,7 @@ def settle(at: AppTest) -> None:
     """Waits for the ingest jobs the page started (real runner processes), then reruns."""
     deadline = time.monotonic() + 60
     with Session(get_engine(get_settings())) as db:
-        while jobs.list_jobs(session=db, active_only=True):
+        while jobs.find_jobs(session=db, active_only=True):
             assert time.monotonic() < deadline, "ingest job did not finish in 60 s"
             time.sleep(0.1)
     at.run()

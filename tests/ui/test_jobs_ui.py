@@ -12,6 +12,7 @@ from services import jobs
 from services.config import Settings
 from services.models import JobState
 from tests.support import job_functions
+from tests.support.actors import OPERATOR
 
 APP = str(Path(__file__).parents[2] / "app.py")
 
@@ -23,7 +24,7 @@ def literal(element) -> str:  # type: ignore[no-untyped-def]
 
 def wait_for(session: Session, job_id: int, predicate, seconds: float = 30):  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + seconds
-    while not predicate(job := jobs.get_job(session=session, job_id=job_id)):
+    while not predicate(job := jobs.load_job(session=session, job_id=job_id)):
         assert time.monotonic() < deadline, f"job {job_id} stuck in {job.state}: {job.step}"
         time.sleep(0.1)
     return job
@@ -41,8 +42,8 @@ def lingering(session: Session, settings: Settings, tmp_path: Path):  # type: ig
     )
     wait_for(session, job.id, lambda j: j.step == "lingering")
     yield job
-    if not jobs.get_job(session=session, job_id=job.id).state.finished:
-        jobs.cancel(session=session, settings=settings, job_id=job.id)
+    if not jobs.load_job(session=session, job_id=job.id).state.finished:
+        jobs.cancel(actor=OPERATOR, session=session, settings=settings, job_id=job.id)
 
 
 def test_a_new_session_shows_the_running_job_and_cancels_it(

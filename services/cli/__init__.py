@@ -9,7 +9,8 @@ from typing import Any
 from services.cli import datasets as cli_datasets
 from services.cli import jobs as cli_jobs
 from services.cli import profile as cli_profile
-from services.cli.common import Context, Parser
+from services.cli import train as cli_train
+from services.cli.common import Context, Interrupted, Parser
 from services.config import get_settings
 from services.db import get_engine, migrate
 from services.errors import ColumnNamesNeedFixing, KaizenError, SheetChoiceRequired
@@ -30,6 +31,12 @@ def main(argv: list[str] | None = None) -> int:
     except KaizenError as error:
         print(f"error: {_cli_hint(error)}", file=sys.stderr)
         return 2
+    except Interrupted as stopped:  # Ctrl-C while waiting: the job was cancelled
+        print(str(stopped), file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
     except Exception:
         log.exception("command failed: %s", argv if argv is not None else sys.argv[1:])
         print(f"error: unexpected failure; details are in {log_file(settings)}", file=sys.stderr)
@@ -58,6 +65,7 @@ def _parser() -> argparse.ArgumentParser:
     cli_datasets.register(groups, common)
     cli_jobs.register(groups, common)
     cli_profile.register(groups, common)
+    cli_train.register(groups, common)
     return parser
 
 

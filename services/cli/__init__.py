@@ -3,6 +3,7 @@
 import argparse
 import json
 import logging
+import os
 import sys
 from typing import Any
 
@@ -41,7 +42,16 @@ def main(argv: list[str] | None = None) -> int:
         log.exception("command failed: %s", argv if argv is not None else sys.argv[1:])
         print(f"error: unexpected failure; details are in {log_file(settings)}", file=sys.stderr)
         return 1
-    print(json.dumps(document, default=str) if args.json else text)
+    return _print(json.dumps(document, default=str) if args.json else text)
+
+
+def _print(output: str) -> int:
+    """Prints the command's output; a reader that stopped early (`| head`) is no error."""
+    try:
+        print(output, flush=True)
+    except BrokenPipeError:
+        # Python would complain again when it flushes stdout at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 

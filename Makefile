@@ -36,8 +36,11 @@ lint: setup
 	$(UV) run --frozen ruff format --check .
 	$(UV) run --frozen mypy
 
+# benchmarks/automl.py runs its full spec (issue 5): about 2 hours on 2 cores. A quick look:
+# `uv run python benchmarks/automl.py --budgets 60 --datasets breast_cancer default --rows 10000`
 bench: setup
 	$(UV) run --frozen python benchmarks/ingest.py
 	$(UV) run --frozen python benchmarks/jobs.py
 	$(UV) run --frozen python benchmarks/profiling_summary.py
 	$(UV) run --frozen python benchmarks/profiling_report.py
+	$(UV) run --frozen python benchmarks/automl.py

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from services.automl.options import TrainingOptions
+from services.automl.options import Task, TrainingOptions
 from services.automl.search import LOG_RESERVE_SECONDS, MIN_SLOT_SECONDS, Budget, Search, Trained
 from services.automl.target import HOLDOUT_FRACTION, Prepared
 from services.errors import InvalidInput
@@ -54,7 +54,21 @@ def set_up(prepared: Prepared, request: TrainingOptions, budget: Budget) -> Any:
             f"The budget of {request.budget:.0f} seconds ended while preparing the data, before "
             "any model was trained. Give it more time, or train on a smaller version."
         ) from None
+    if prepared.task is Task.multiclass:
+        # PyCaret's AUC asks decision_function first, which is no probability for several
+        # classes: sklearn refuses it and PyCaret records 0.0. Score probabilities instead.
+        experiment.remove_metric("auc")
+        experiment.add_metric("auc", "AUC", auc_one_vs_rest, target="pred_proba")
     return experiment
+
+
+def auc_one_vs_rest(y_true: Any, probabilities: Any, **kwargs: Any) -> float:
+    """AUC of several classes: each class against the rest, weighted by its share."""
+    from sklearn.metrics import roc_auc_score
+
+    return float(
+        roc_auc_score(y_true, probabilities, multi_class="ovr", average="weighted", **kwargs)
+    )
 
 
 def finalized(search: Search, chosen: Trained) -> tuple[Any, bool]:

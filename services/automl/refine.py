@@ -7,8 +7,9 @@ from typing import Any
 from services.automl.search import Search, Trained
 
 
-def tune(search: Search, model_id: str, trials: int, seed: int) -> Trained | None:
-    """Tries `trials` random settings of a trained model; adds the best if it scores better."""
+def tune(search: Search, model_id: str, trials: int, seed: int, until: float) -> Trained | None:
+    """Tries up to `trials` random settings of a trained model, starting none after `until`
+    seconds of the budget; adds the best if it scores better."""
     from pycaret.internal.distributions import get_base_distributions
     from sklearn.base import clone
     from sklearn.model_selection import ParameterSampler
@@ -21,7 +22,7 @@ def tune(search: Search, model_id: str, trials: int, seed: int) -> Trained | Non
     metric = search.result.metric
     best: tuple[dict[str, Any], float] | None = None
     for trial, params in enumerate(ParameterSampler(space, n_iter=trials, random_state=seed), 1):
-        if search.result.stopped_by_budget:
+        if search.result.stopped_by_budget or (trial > 1 and search.budget.elapsed() >= until):
             break
         search.on_change(f"Tuning {base.row.name} (trial {trial} of {trials})")
         candidate = clone(base.model).set_params(**params)

@@ -42,7 +42,7 @@ class TrainingResult(BaseModel):
     greater_is_better: bool
     models_total: int
     leaderboard: list[LeaderboardRow] = Field(default_factory=list)
-    skipped: dict[str, str] = Field(default_factory=dict)  # model -> why it has no row
+    skipped: dict[str, str] = Field(default_factory=dict)  # model name -> why it has no row
     notes: list[str] = Field(default_factory=list)
     experiment_id: str | None = None
     parent_run_id: str | None = None

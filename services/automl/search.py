@@ -51,10 +51,15 @@ class Search:
         self.folds = result.options.fold_count
         self.trained: dict[str, Trained] = {}
 
-    def run_models(self, names: dict[str, str]) -> None:
-        """Cross-validates each model in order until the list or the budget ends."""
+    def run_models(self, names: dict[str, str], until: float) -> None:
+        """Cross-validates each model in order until the list or the budget ends; none starts
+        after `until` seconds once one has finished (the later phases need the rest)."""
         for position, (model_id, name) in enumerate(names.items(), 1):
             if self.result.stopped_by_budget:
+                return
+            if self.trained and self.budget.elapsed() >= until:
+                for later in list(names.values())[position - 1 :]:
+                    self.result.skipped[later] = "not started: the rest of the budget is for tuning"
                 return
             self.on_change(f"Training {name} ({position} of {len(names)} models)")
             self.add(model_id, name, partial(self._create, model_id))
@@ -102,7 +107,7 @@ class Search:
         """Time kept back for refitting the current best model on all rows and logging it."""
         best = self.best()
         refit = best.row.seconds * FINALIZE_SHARE if best else 0.0
-        return LOG_RESERVE_SECONDS + refit
+        return LOG_RESERVE_SECONDS + max(refit, MIN_SLOT_SECONDS)  # finalized() needs a slot
 
     def best(self, among: list[str] | None = None) -> Trained | None:
         """The best trained model by cross-validated score (of `among`, if given)."""

@@ -110,7 +110,7 @@ def train_job(
             budget=budget,
             on_change=_reporter(ctx, result, budget),
         )
-        search.run_models(plan.models)
+        search.run_models(plan.models, until=request.spec.search_share * budget.seconds)
         chosen = _refine_and_choose(search, request)
         if chosen is None:
             raise InvalidInput(_nothing_finished(result))
@@ -122,12 +122,15 @@ def train_job(
 
 
 def _refine_and_choose(search: Search, request: TrainingOptions) -> Trained | None:
-    spec = request.spec
-    singles = list(search.trained)
-    for trained in _top(search, singles, spec.tune_top):
+    spec, budget = request.spec, search.budget
+    chosen = _top(search, list(search.trained), spec.tune_top)
+    for position, trained in enumerate(chosen):
         if search.result.stopped_by_budget:
             break
-        tune(search, trained.row.model_id, spec.tune_trials, request.seed)
+        # The tuning phase is shared equally among the models still to tune.
+        end = spec.tune_share * budget.seconds
+        until = budget.elapsed() + (end - budget.elapsed()) / (len(chosen) - position)
+        tune(search, trained.row.model_id, spec.tune_trials, request.seed, until)
     best = search.best()
     if spec.ensemble and not search.result.stopped_by_budget:
         top = _top(search, list(search.trained), 3)

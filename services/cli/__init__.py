@@ -3,13 +3,15 @@
 import argparse
 import json
 import logging
+import os
 import sys
 from typing import Any
 
 from services.cli import datasets as cli_datasets
 from services.cli import jobs as cli_jobs
 from services.cli import profile as cli_profile
-from services.cli.common import Context, Parser
+from services.cli import train as cli_train
+from services.cli.common import Context, Interrupted, Parser
 from services.config import get_settings
 from services.db import get_engine, migrate
 from services.errors import ColumnNamesNeedFixing, KaizenError, SheetChoiceRequired
@@ -30,11 +32,26 @@ def main(argv: list[str] | None = None) -> int:
     except KaizenError as error:
         print(f"error: {_cli_hint(error)}", file=sys.stderr)
         return 2
+    except Interrupted as stopped:  # Ctrl-C while waiting: the job was cancelled
+        print(str(stopped), file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
     except Exception:
         log.exception("command failed: %s", argv if argv is not None else sys.argv[1:])
         print(f"error: unexpected failure; details are in {log_file(settings)}", file=sys.stderr)
         return 1
-    print(json.dumps(document, default=str) if args.json else text)
+    return _print(json.dumps(document, default=str) if args.json else text)
+
+
+def _print(output: str) -> int:
+    """Prints the command's output; a reader that stopped early (`| head`) is no error."""
+    try:
+        print(output, flush=True)
+    except BrokenPipeError:
+        # Python would complain again when it flushes stdout at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 
@@ -58,6 +75,7 @@ def _parser() -> argparse.ArgumentParser:
     cli_datasets.register(groups, common)
     cli_jobs.register(groups, common)
     cli_profile.register(groups, common)
+    cli_train.register(groups, common)
     return parser
 
 

@@ -2,20 +2,13 @@
 
 import argparse
 import getpass
-import time
 from typing import Any
 
-from sqlmodel import Session
-
-from services import jobs
-from services.cli.common import Context, Parser
+from services.cli.common import Context, Parser, wait_for_job
 from services.db import session_scope
 from services.errors import KaizenError
-from services.models import JobPublic, JobState
+from services.models import JobState
 from services.profiling.report import start_report
-
-POLL_SECONDS = 0.25
-DISPATCH_EVERY = 20  # polls; reaps a runner that died and starts queued jobs if no worker does
 
 
 class ReportFailed(KaizenError):
@@ -50,7 +43,7 @@ def _profile(args: argparse.Namespace, ctx: Context) -> tuple[Any, str]:
             minimal=True if args.minimal else None,
             time_limit_seconds=args.time_limit,
         )
-        job = _wait(session, ctx, job)
+        job = wait_for_job(session, ctx, job)
     if job.state != JobState.succeeded:
         reason = job.error or f"the report job {job.state.value}"
         raise ReportFailed(" ".join(f"Job {job.id}: {reason}".split()))  # one line
@@ -59,15 +52,3 @@ def _profile(args: argparse.Namespace, ctx: Context) -> tuple[Any, str]:
     again = " (made before, not redone)" if result.get("cached") else ""
     text = f"report ready{again}: {result['html_path']}\nJSON: {result['json_path']}"
     return document, text
-
-
-def _wait(session: Session, ctx: Context, job: JobPublic) -> JobPublic:
-    """Polls the job until it ends; there is no time limit here, the job has its own."""
-    polls = 0
-    while not job.state.finished:
-        time.sleep(POLL_SECONDS)
-        polls += 1
-        if polls % DISPATCH_EVERY == 0:
-            jobs.dispatch(session=session, settings=ctx.settings)
-        job = jobs.get_job(session=session, job_id=job.id)
-    return job

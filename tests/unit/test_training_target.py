@@ -171,8 +171,12 @@ def test_an_unknown_target_column_is_named() -> None:
 def test_models_follow_the_preset_and_unknown_ids_are_refused() -> None:
     fast = TrainingOptions(dataset_id=1, target="y")
     assert list(candidates(Task.binary, fast))[:2] == ["lr", "lightgbm"]
-    best = TrainingOptions(dataset_id=1, target="y", preset=Preset.best, exclude_models=["svm"])
-    assert "svm" not in candidates(Task.binary, best) and "mlp" in candidates(Task.binary, best)
+    best = TrainingOptions(dataset_id=1, target="y", preset=Preset.best, exclude_models=["knn"])
+    assert "knn" not in candidates(Task.binary, best) and "mlp" in candidates(Task.binary, best)
+    # Classifiers without probabilities are not offered: nothing to serve or explain.
+    assert "ridge" not in candidates(Task.binary, best) and "svm" not in candidates(
+        Task.binary, best
+    )
     chosen = TrainingOptions(dataset_id=1, target="y", include_models=["rf", "lasso"])
     assert list(candidates(Task.regression, chosen)) == ["rf", "lasso"]
     with pytest.raises(InvalidInput, match=r"Unknown model 'lasso'.*choose from"):

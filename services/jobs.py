@@ -200,7 +200,10 @@ def log_tail(*, session: Session, actor: Actor, job_id: int, lines: int = 40) ->
     job = get_job(session=session, actor=actor, job_id=job_id)
     current = access.current_actor(session, actor)
     if current.role is not Role.admin and job.owner != current.username:
-        raise Forbidden("Only an admin or the job's owner can read its log.")
+        raise Forbidden(
+            f"Your role ({current.role.value}) cannot read the log of another user's job; "
+            "ask an admin or the job's owner."
+        )
     return read_log(job, lines)
 
 

@@ -27,6 +27,15 @@ def get_project(*, session: Session, actor: Actor, project_id: int) -> ProjectPu
     return ProjectPublic.model_validate(project.model_dump())
 
 
+def project_by_name(*, session: Session, actor: Actor, name: str) -> ProjectPublic:
+    """A project the actor can see, by its name."""
+    require(session, actor, Action.view)
+    project = session.exec(select(Project).where(Project.name == name.strip())).first()
+    if project is None or project.id is None or not can_see(session, actor, project.id):
+        raise NotFound(f"There is no project named '{name}' that you can see.")
+    return ProjectPublic.model_validate(project.model_dump())
+
+
 def create_project(
     *, session: Session, actor: Actor, name: str, description: str = ""
 ) -> ProjectPublic:

@@ -98,6 +98,14 @@ def set_password(
     session.commit()
 
 
+def user_by_name(*, session: Session, actor: Actor, username: str) -> UserPublic:
+    require(session, actor, Action.manage_users)
+    user = session.exec(select(User).where(User.username == username.strip().lower())).first()
+    if user is None:
+        raise NotFound(f"There is no user named '{username}'.")
+    return UserPublic.model_validate(user.model_dump())
+
+
 def _keep_an_admin(session: Session, leaving: User) -> None:
     others = select(User.id).where(
         User.role == Role.admin, col(User.active).is_(True), User.id != leaving.id

@@ -7,10 +7,12 @@ import os
 import sys
 from typing import Any
 
+from services.access import operator
 from services.cli import datasets as cli_datasets
 from services.cli import jobs as cli_jobs
 from services.cli import profile as cli_profile
 from services.cli import train as cli_train
+from services.cli import users as cli_users
 from services.cli.common import Context, Interrupted, Parser
 from services.config import get_settings
 from services.db import get_engine, migrate
@@ -28,7 +30,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         engine = get_engine(settings)
         migrate(engine)
-        document, text = args.handler(args, Context(settings=settings, engine=engine))
+        document, text = args.handler(
+            args, Context(settings=settings, engine=engine, actor=operator())
+        )
     except KaizenError as error:
         print(f"error: {_cli_hint(error)}", file=sys.stderr)
         return 2
@@ -76,6 +80,7 @@ def _parser() -> argparse.ArgumentParser:
     cli_jobs.register(groups, common)
     cli_profile.register(groups, common)
     cli_train.register(groups, common)
+    cli_users.register(groups, common)
     return parser
 
 

@@ -10,7 +10,8 @@ from typing import Any, NoReturn
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from services import jobs
+from services import jobs, projects
+from services.access import Actor
 from services.config import Settings
 from services.db import session_scope
 from services.errors import KaizenError
@@ -25,6 +26,7 @@ CANCEL_WAIT_SECONDS = 5.0  # after Ctrl-C, how long to wait for the runner to st
 class Context:
     settings: Settings
     engine: Engine
+    actor: Actor  # the local operator: an admin of this installation (design.md)
 
 
 # A handler returns the JSON document and the lines a person reads instead.
@@ -35,6 +37,11 @@ class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         # One clear line instead of argparse's usage dump.
         self.exit(2, f"error: {message} (see '{self.prog} --help')\n")
+
+
+def project_id(session: Session, ctx: Context, name: str) -> int:
+    """The id of the project named `name`."""
+    return projects.project_by_name(session=session, actor=ctx.actor, name=name).id
 
 
 class Interrupted(Exception):
@@ -53,7 +60,7 @@ def wait_for_job(session: Session, ctx: Context, job: JobPublic) -> JobPublic:
             polls += 1
             if polls % DISPATCH_EVERY == 0:
                 jobs.dispatch(session=session, settings=ctx.settings)
-            job = jobs.get_job(session=session, job_id=job.id)
+            job = jobs.get_job(session=session, actor=ctx.actor, job_id=job.id)
         return job
     except KeyboardInterrupt:
         raise Interrupted(_cancel_after_interrupt(ctx, job.id)) from None
@@ -63,13 +70,15 @@ def _cancel_after_interrupt(ctx: Context, job_id: int) -> str:
     # A fresh session: the interrupted one may have been stopped in the middle of a query.
     with session_scope(ctx.engine) as session:
         try:
-            job = jobs.cancel(session=session, settings=ctx.settings, job_id=job_id)
+            job = jobs.cancel(
+                session=session, settings=ctx.settings, actor=ctx.actor, job_id=job_id
+            )
         except KaizenError:  # it ended in the meantime
             return f"interrupted; job {job_id} had already ended (kaizen jobs show {job_id})"
         deadline = time.monotonic() + CANCEL_WAIT_SECONDS
         while not job.state.finished and time.monotonic() < deadline:
             time.sleep(POLL_SECONDS)
-            job = jobs.get_job(session=session, job_id=job_id)
+            job = jobs.get_job(session=session, actor=ctx.actor, job_id=job_id)
     if job.state.finished:
         return f"interrupted; job {job_id} {job.state.value}"
     return f"interrupted; job {job_id} is being cancelled (kaizen jobs show {job_id})"

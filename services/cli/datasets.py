@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from services import datasets
-from services.cli.common import Context, Parser
+from services.cli.common import Context, Parser, project_id
 from services.db import session_scope
 
 
@@ -17,13 +17,16 @@ def register(groups: Any, common: Parser) -> None:
     add.add_argument("path", type=Path)
     add.add_argument("--name", help="dataset name (default: the file name without extension)")
     add.add_argument("--sheet", help="the sheet to read from an Excel workbook")
+    add.add_argument("--project", default="default", help="the project (default: 'default')")
     add.add_argument(
         "--rename-columns",
         action="store_true",
         help="accept suggested names for blank or repeated column names",
     )
     add.set_defaults(handler=_add)
-    commands.add_parser("list", parents=[common], help="list datasets").set_defaults(handler=_list)
+    listing = commands.add_parser("list", parents=[common], help="list datasets")
+    listing.add_argument("--project", help="only this project's datasets")
+    listing.set_defaults(handler=_list)
     show = commands.add_parser("show", parents=[common], help="schema and first rows")
     show.add_argument("dataset_id", type=int)
     show.add_argument("--rows", type=int, default=5, help="preview rows to print")
@@ -38,6 +41,8 @@ def _add(args: argparse.Namespace, ctx: Context) -> tuple[Any, str]:
         outcome = datasets.add_dataset(
             session=session,
             settings=ctx.settings,
+            actor=ctx.actor,
+            project_id=project_id(session, ctx, args.project),
             source=args.path,
             filename=args.path.name,
             name=args.name,
@@ -58,9 +63,10 @@ def _add(args: argparse.Namespace, ctx: Context) -> tuple[Any, str]:
     return document, f"{verb} {d.name} v{d.version} (id {d.id}): {d.rows:,} rows x {d.columns}"
 
 
-def _list(_args: argparse.Namespace, ctx: Context) -> tuple[Any, str]:
+def _list(args: argparse.Namespace, ctx: Context) -> tuple[Any, str]:
     with session_scope(ctx.engine) as session:
-        summaries = datasets.list_datasets(session=session)
+        chosen = project_id(session, ctx, args.project) if args.project else None
+        summaries = datasets.list_datasets(session=session, actor=ctx.actor, project_id=chosen)
     lines = [
         f"{s.latest_id:>5}  {s.name}  v{s.latest_version}  {s.rows:,} x {s.columns}"
         for s in summaries
@@ -70,10 +76,11 @@ def _list(_args: argparse.Namespace, ctx: Context) -> tuple[Any, str]:
 
 def _show(args: argparse.Namespace, ctx: Context) -> tuple[Any, str]:
     with session_scope(ctx.engine) as session:
-        dataset = datasets.get_dataset(session=session, dataset_id=args.dataset_id)
+        dataset = datasets.get_dataset(session=session, actor=ctx.actor, dataset_id=args.dataset_id)
         page = datasets.preview(
             session=session,
             settings=ctx.settings,
+            actor=ctx.actor,
             dataset_id=args.dataset_id,
             page_size=max(1, args.rows),
         )
@@ -89,5 +96,7 @@ def _show(args: argparse.Namespace, ctx: Context) -> tuple[Any, str]:
 
 def _delete(args: argparse.Namespace, ctx: Context) -> tuple[Any, str]:
     with session_scope(ctx.engine) as session:
-        datasets.delete_dataset(session=session, settings=ctx.settings, dataset_id=args.dataset_id)
+        datasets.delete_dataset(
+            session=session, settings=ctx.settings, actor=ctx.actor, dataset_id=args.dataset_id
+        )
     return {"deleted": args.dataset_id}, f"deleted dataset {args.dataset_id}"

@@ -35,14 +35,16 @@ def register(groups: Any, common: Parser) -> None:
 
 def _list(args: argparse.Namespace, ctx: Context) -> tuple[Any, str]:
     with session_scope(ctx.engine) as session:
-        found = jobs.list_jobs(session=session, active_only=args.active, limit=args.limit)
+        found = jobs.list_jobs(
+            session=session, actor=ctx.actor, active_only=args.active, limit=args.limit
+        )
     return [_document(job) for job in found], "\n".join(map(_line, found)) or "no jobs"
 
 
 def _show(args: argparse.Namespace, ctx: Context) -> tuple[Any, str]:
     with session_scope(ctx.engine) as session:
-        job = jobs.get_job(session=session, job_id=args.job_id)
-    tail = jobs.log_tail(job=job)
+        job = jobs.get_job(session=session, actor=ctx.actor, job_id=args.job_id)
+        tail = jobs.log_tail(session=session, actor=ctx.actor, job_id=args.job_id)
     text = (
         _line(job)
         + (f"\n{job.error}" if job.error else "")
@@ -53,7 +55,9 @@ def _show(args: argparse.Namespace, ctx: Context) -> tuple[Any, str]:
 
 def _cancel(args: argparse.Namespace, ctx: Context) -> tuple[Any, str]:
     with session_scope(ctx.engine) as session:
-        job = jobs.cancel(session=session, settings=ctx.settings, job_id=args.job_id)
+        job = jobs.cancel(
+            session=session, settings=ctx.settings, actor=ctx.actor, job_id=args.job_id
+        )
     verb = "cancelled" if job.state.finished else "cancelling"
     return _document(job), f"{verb} job {job.id}"
 

@@ -1,7 +1,6 @@
 """`kaizen profile`: the full report of a dataset version, made by a job the command waits for."""
 
 import argparse
-import getpass
 from typing import Any
 
 from services.cli.common import Context, Parser, wait_for_job
@@ -37,8 +36,8 @@ def _profile(args: argparse.Namespace, ctx: Context) -> tuple[Any, str]:
         job = start_report(
             session=session,
             settings=ctx.settings,
+            actor=ctx.actor,
             dataset_id=args.dataset_id,
-            owner=getpass.getuser(),
             compare_to=args.compare_to,
             minimal=True if args.minimal else None,
             time_limit_seconds=args.time_limit,

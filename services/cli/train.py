@@ -2,12 +2,12 @@
 made by a job the command waits for."""
 
 import argparse
-import getpass
 from typing import Any
 
 from pydantic import ValidationError
 from sqlmodel import Session
 
+from services.access import Actor
 from services.automl.options import (
     CLASSIFICATION_METRICS,
     MAX_BUDGET_SECONDS,
@@ -95,9 +95,9 @@ def _train(args: argparse.Namespace, ctx: Context) -> tuple[Any, str]:
     options = _options(args)
     with session_scope(ctx.engine) as session:
         if args.task == CLASSIFICATION:
-            _check_classification(session, ctx.settings, options)
+            _check_classification(session, ctx.settings, ctx.actor, options)
         job = start_training(
-            session=session, settings=ctx.settings, options=options, owner=getpass.getuser()
+            session=session, settings=ctx.settings, actor=ctx.actor, options=options
         )
         job = wait_for_job(session, ctx, job)
     if job.state != JobState.succeeded:
@@ -151,9 +151,11 @@ def _metric_name(given: str | None) -> str | None:
     return known.get(given.strip().lower().rstrip("."), given)
 
 
-def _check_classification(session: Session, settings: Settings, options: TrainingOptions) -> None:
+def _check_classification(
+    session: Session, settings: Settings, actor: Actor, options: TrainingOptions
+) -> None:
     """`--task classification`: the target must be inferred as classes, not as a quantity."""
-    plan = plan_training(session=session, settings=settings, options=options)
+    plan = plan_training(session=session, settings=settings, actor=actor, options=options)
     if plan.task is Task.regression:
         raise InvalidInput(
             f"The target '{options.target}' holds numbers with many different values, so it "

@@ -9,7 +9,8 @@ import streamlit as st
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from services import jobs, uploads
+from services import jobs, projects, uploads
+from services.access import Actor
 from services.config import Settings, get_settings
 from services.db import get_engine, migrate, session_scope
 from services.errors import KaizenError
@@ -31,9 +32,39 @@ def settings() -> Settings:
     return get_settings()
 
 
-def current_user() -> str:
-    """Who acts; everyone is the local operator until sign-in is built."""
-    return "local"
+ACTOR_KEY = "actor"
+PROJECT_KEY = "project_id"
+
+
+def current_actor() -> Actor:
+    """Who acts: the user app.py signed in (services re-read their role on every call)."""
+    actor = st.session_state.get(ACTOR_KEY)
+    if not isinstance(actor, Actor):
+        st.stop()  # only app.py runs pages, after the sign-in gate; never reached by users
+    return actor
+
+
+def current_project() -> int:
+    """The project the user works in, chosen in the sidebar."""
+    chosen = st.session_state.get(PROJECT_KEY)
+    if not isinstance(chosen, int):
+        st.info("You are not a member of any project yet; ask an admin to add you to one.")
+        st.stop()
+    return chosen
+
+
+def project_picker(actor: Actor) -> None:
+    """The sidebar's project choice (kept in the session; the first project by default)."""
+    with session() as db:
+        found = projects.list_projects(session=db, actor=actor)
+    if not found:
+        st.session_state.pop(PROJECT_KEY, None)
+        return
+    ids = [p.id for p in found]
+    names = {p.id: p.name for p in found}
+    if st.session_state.get(PROJECT_KEY) not in ids:
+        st.session_state[PROJECT_KEY] = ids[0]
+    st.selectbox("Project", ids, format_func=lambda i: names[i], key=PROJECT_KEY)
 
 
 def app_engine() -> Engine:

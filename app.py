@@ -10,6 +10,7 @@ app_engine()  # connects and migrates once per process, before any page touches 
 pages = [
     st.Page("views/datasets.py", title="Datasets", icon=":material/table:", default=True),
     st.Page("views/profile.py", title="Profile", icon=":material/query_stats:"),
+    st.Page("views/train.py", title="Train", icon=":material/model_training:"),
     st.Page("views/jobs.py", title="Jobs", icon=":material/work_history:"),
 ]
 st.navigation(pages).run()

@@ -5,12 +5,11 @@ import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
-from pydantic import ValidationError
 
 from services import datasets, jobs
 from services.automl.options import TrainingOptions, metrics_for
 from services.automl.results import TrainingResult
-from services.automl.training import KIND, training_jobs, training_result
+from services.automl.training import training_jobs, training_options, training_result
 from services.errors import KaizenError
 from services.models import DatasetPublic, JobPublic
 from views._job_widgets import POLL_SECONDS, live_job, outcome
@@ -47,11 +46,13 @@ def linked_training() -> tuple[DatasetPublic, TrainingOptions] | None:
     try:
         with session() as db:
             job = jobs.get_job(session=db, job_id=job_id)
-            asked = TrainingOptions.model_validate(job.params.get("options"))
+            asked = training_options(job)
+            if asked is None:
+                return None  # not a training job
             dataset = datasets.get_dataset(session=db, dataset_id=asked.dataset_id)
-    except (KaizenError, ValidationError):
+    except KaizenError:
         return None  # a stale or foreign link: the page starts from its defaults
-    return (dataset, asked) if job.kind == KIND else None
+    return dataset, asked
 
 
 def _job_choice(found: list[JobPublic]) -> JobPublic:

@@ -14,6 +14,7 @@ from services.time_limit import TimeLimitReached, time_limit
 log = logging.getLogger("kaizen.automl")
 MIN_SLOT_SECONDS = 1.0  # less than this left: do not start another model or a refit
 LOG_RESERVE_SECONDS = 4.0  # kept for logging and registering the chosen model (~1-2 s)
+FIRST_MODEL_SECONDS = 15.0  # the least the first model gets, even past the budget
 FINALIZE_SHARE = 0.6  # a refit on all rows takes about this share of a model's CV time
 
 
@@ -81,7 +82,12 @@ class Search:
         self, name: str, fit: Callable[[], Any], *, holdout: bool
     ) -> tuple[Any, dict[str, float | None], dict[str, float | None], float] | None:
         """Runs `fit` (a PyCaret create/blend/stack call) under the time left; its scores."""
-        limit = self.budget.left() - self.reserve()
+        # Until one model has finished there is nothing to keep time back for: the first
+        # may run past the budget's end (the overrun is measured and shown) rather than fail.
+        if self.trained:
+            limit = self.budget.left() - self.reserve()
+        else:
+            limit = max(self.budget.left() - LOG_RESERVE_SECONDS, FIRST_MODEL_SECONDS)
         if limit < MIN_SLOT_SECONDS:
             self.stop()
             return None

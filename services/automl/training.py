@@ -64,6 +64,12 @@ def training_jobs(
     return [j for j in found if dataset_id is None or _dataset_of(j) == dataset_id]
 
 
+def training_options(job: JobPublic) -> TrainingOptions | None:
+    """What a training job was asked to do."""
+    options = job.params.get("options") if job.kind == KIND else None
+    return TrainingOptions.model_validate(options) if options else None
+
+
 def training_result(job: JobPublic) -> TrainingResult | None:
     """The job's leaderboard and chosen model, as far as it got."""
     if job.kind != KIND or not job.result or "leaderboard" not in job.result:
@@ -235,9 +241,8 @@ def _job_facts(ctx: JobContext) -> tuple[float, Path]:
 
 
 def _dataset_of(job: JobPublic) -> int | None:
-    options = job.params.get("options") or {}
-    value = options.get("dataset_id")
-    return int(value) if value is not None else None
+    options = training_options(job)
+    return options.dataset_id if options else None
 
 
 def _clock(seconds: float) -> str:

@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 from services.access import operator
+from services.automl import tracking
 from services.cli import datasets as cli_datasets
 from services.cli import jobs as cli_jobs
 from services.cli import profile as cli_profile
@@ -85,6 +86,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _init(_args: argparse.Namespace, ctx: Context) -> tuple[Any, str]:
+    tracking.prepare_store(ctx.settings)  # the MLflow store too: no training waits for it
     home = str(ctx.settings.home.resolve())
     return {"home": home, "database": ctx.engine.url.render_as_string()}, f"ready: {home}"
 

@@ -13,13 +13,13 @@ from services.automl.training import training_jobs, training_options, training_r
 from services.errors import KaizenError
 from services.models import DatasetPublic, JobPublic
 from views._job_widgets import POLL_SECONDS, live_job, outcome
-from views._runtime import plain, session, shown_errors
+from views._runtime import current_actor, plain, session, shown_errors
 
 
 def training_section(dataset: DatasetPublic) -> None:
     """The training chosen (by the link, or the newest of this version), live or finished."""
     with session() as db:
-        found = training_jobs(session=db, dataset_id=dataset.id)
+        found = training_jobs(session=db, actor=current_actor(), dataset_id=dataset.id)
     if not found:
         st.query_params.pop("job", None)
         return
@@ -45,11 +45,13 @@ def linked_training() -> tuple[DatasetPublic, TrainingOptions] | None:
         return None
     try:
         with session() as db:
-            job = jobs.get_job(session=db, job_id=job_id)
+            job = jobs.get_job(session=db, actor=current_actor(), job_id=job_id)
             asked = training_options(job)
             if asked is None:
                 return None  # not a training job
-            dataset = datasets.get_dataset(session=db, dataset_id=asked.dataset_id)
+            dataset = datasets.get_dataset(
+                session=db, actor=current_actor(), dataset_id=asked.dataset_id
+            )
     except KaizenError:
         return None  # a stale or foreign link: the page starts from its defaults
     return dataset, asked
@@ -87,7 +89,7 @@ def live_leaderboard(job_id: int) -> None:
     """The models scored so far, refreshed every second while the job runs."""
     with shown_errors():
         with session() as db:
-            job = jobs.get_job(session=db, job_id=job_id)
+            job = jobs.get_job(session=db, actor=current_actor(), job_id=job_id)
         result = training_result(job)
         if result is None or not result.leaderboard:
             st.caption("The leaderboard fills in here as each model finishes.")

@@ -6,6 +6,7 @@ from typing import Any
 import streamlit as st
 
 from services import datasets
+from services.access import Actor
 from services.automl.options import (
     MAX_BUDGET_SECONDS,
     MIN_BUDGET_SECONDS,
@@ -22,7 +23,15 @@ from services.automl.training import start_training
 from services.models import ColumnRole, DatasetPublic
 from views._leaderboard import linked_training, training_section
 from views._pickers import version_picker
-from views._runtime import current_user, plain, session, settings, show_error, shown_errors
+from views._runtime import (
+    current_actor,
+    current_project,
+    plain,
+    session,
+    settings,
+    show_error,
+    shown_errors,
+)
 
 AUTOMATIC = "automatic"
 TASKS = {
@@ -182,19 +191,22 @@ def checked_plan(dataset: DatasetPublic, options: TrainingOptions) -> TrainingPl
     roles = ",".join(f"{c.name}={c.role.value}" for c in dataset.column_infos)
     try:
         key = options.model_dump_json()
-        return _plan(str(settings().home), dataset.id, dataset.sha256, roles, key)
+        return _plan(current_actor(), str(settings().home), dataset.id, dataset.sha256, roles, key)
     except Exception as error:
         show_error(error)
         return None
 
 
-# Planning reads the whole table: once per version, column roles and options. The home and
-# the content hash are part of the key, so a reused id never shows another table's plan.
+# Planning reads the whole table: once per user, version, column roles and options. The
+# actor is part of the key (a plan is only ever shown to whom the service allowed it); the
+# home and the content hash too, so a reused id never shows another table's plan.
 @st.cache_data(max_entries=64, show_spinner="Checking the target and the columns...")
-def _plan(home: str, dataset_id: int, sha256: str, roles: str, options: str) -> TrainingPlan:
+def _plan(
+    actor: Actor, home: str, dataset_id: int, sha256: str, roles: str, options: str
+) -> TrainingPlan:
     request = TrainingOptions.model_validate_json(options)
     with session() as db:
-        return plan_training(session=db, settings=settings(), options=request)
+        return plan_training(session=db, settings=settings(), actor=actor, options=request)
 
 
 def plan_section(plan: TrainingPlan) -> None:
@@ -233,7 +245,7 @@ def start(options: TrainingOptions) -> None:
     try:
         with session() as db:
             job = start_training(
-                session=db, settings=settings(), options=options, owner=current_user()
+                session=db, settings=settings(), actor=current_actor(), options=options
             )
     except Exception as error:
         show_error(error)
@@ -269,7 +281,8 @@ def _minutes(seconds: float) -> str:
 
 st.title("Train")
 with session() as db:
-    names = [s.name for s in datasets.list_datasets(session=db)]
+    found = datasets.list_datasets(session=db, actor=current_actor(), project_id=current_project())
+    names = [s.name for s in found]
 if not names:
     st.info("No datasets yet. Add one on the Datasets page first.")
     st.stop()

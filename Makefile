@@ -7,7 +7,7 @@ UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export KAIZEN_HOME ?= $(CURDIR)/data
 
-.PHONY: run test lint bench setup browser postgres
+.PHONY: run test lint bench setup browser postgres oidc
 
 setup:
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 \
@@ -28,7 +28,19 @@ postgres:
 	@test -x /usr/lib/postgresql/15/bin/initdb || { $(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql-15; }
 
-test: setup browser postgres lint
+# A real OpenID Connect provider for the sign-in tests: Node.js (Debian's, if missing) and the
+# npm package oidc-provider at the version tests/e2e/oidc/package-lock.json pins. It needs
+# Node.js 20.12 or newer (these machines have 20; Debian 12's own package is 18).
+NODE_IS_RECENT := if (!require("crypto").hash) { console.error("Node.js " + process.version \
+	+ " is too old for oidc-provider 9: install 20.12 or newer."); process.exit(1); }
+oidc:
+	@command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || { \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq nodejs npm; }
+	@node -e '$(NODE_IS_RECENT)'
+	npm ci --prefix tests/e2e/oidc --no-audit --no-fund --loglevel=error
+
+test: setup browser postgres oidc lint
 	$(UV) run --frozen pytest tests/unit tests/integration tests/ui tests/e2e
 
 lint: setup

@@ -7,11 +7,12 @@ import streamlit as st
 import streamlit.components.v1 as components
 
 from services import datasets, jobs
+from services.access import Action
 from services.models import DatasetPublic
 from services.profiling import report
 from services.profiling.report_plan import plan_report
 from views._job_widgets import live_job, outcome
-from views._runtime import current_user, plain, session, settings, show_error
+from views._runtime import allowed, current_actor, plain, session, settings, show_error
 
 NO_COMPARISON = "(no comparison)"
 REPORT_HEIGHT = 900
@@ -25,14 +26,19 @@ def full_report_section(dataset: DatasetPublic) -> None:
     )
     st.caption(plain(plan.explanation))
     compare_to = _comparison_choice(dataset)
+    actor = current_actor()
     with session() as db:
         running = [
             j
-            for j in jobs.list_jobs(session=db, kind="profile", active_only=True)
+            for j in jobs.list_jobs(session=db, actor=actor, kind="profile", active_only=True)
             if j.params.get("dataset_id") == dataset.id and j.params.get("compare_to") == compare_to
         ]
         ready = report.latest_report(
-            session=db, settings=settings(), dataset_id=dataset.id, compare_to=compare_to
+            session=db,
+            settings=settings(),
+            actor=actor,
+            dataset_id=dataset.id,
+            compare_to=compare_to,
         )
     if running:
         live_job(running[0].id)
@@ -40,6 +46,12 @@ def full_report_section(dataset: DatasetPublic) -> None:
         _show(ready)
     else:
         _failed_attempt(dataset.id, compare_to)
+        if not allowed(actor, Action.profile):
+            st.caption(
+                f"No full report yet. Your role ({actor.role.value}) can read reports; "
+                "an analyst can build one."
+            )
+            return
         label = "Build full report" if compare_to is None else "Compare versions"
         if st.button(label, type="primary", icon=":material/analytics:"):
             _start(dataset.id, compare_to)
@@ -48,7 +60,14 @@ def full_report_section(dataset: DatasetPublic) -> None:
 def _comparison_choice(dataset: DatasetPublic) -> int | None:
     with session() as db:
         others = [
-            v for v in datasets.list_versions(session=db, name=dataset.name) if v.id != dataset.id
+            v
+            for v in datasets.list_versions(
+                session=db,
+                actor=current_actor(),
+                project_id=dataset.project_id,
+                name=dataset.name,
+            )
+            if v.id != dataset.id
         ]
     if not others:
         return None
@@ -68,8 +87,8 @@ def _start(dataset_id: int, compare_to: int | None) -> None:
             job = report.start_report(
                 session=db,
                 settings=settings(),
+                actor=current_actor(),
                 dataset_id=dataset_id,
-                owner=current_user(),
                 compare_to=compare_to,
             )
     except Exception as error:
@@ -83,8 +102,12 @@ def _failed_attempt(dataset_id: int, compare_to: int | None) -> None:
     """How the last report started here ended, when it did not produce a report."""
     job_id = st.session_state.get(_attempt_key(dataset_id, compare_to))
     if job_id is not None:
-        with session() as db:
-            job = jobs.get_job(session=db, job_id=job_id)
+        try:
+            with session() as db:
+                job = jobs.get_job(session=db, actor=current_actor(), job_id=job_id)
+        except Exception as error:
+            show_error(error)
+            return
         if job.state.finished:
             outcome(job)
 

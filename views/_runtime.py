@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from services import jobs, projects, uploads
-from services.access import Actor
+from services.access import NEEDS, Action, Actor
 from services.config import Settings, get_settings
 from services.db import get_engine, migrate, session_scope
 from services.errors import KaizenError
@@ -42,6 +42,11 @@ def current_actor() -> Actor:
     if not isinstance(actor, Actor):
         st.stop()  # only app.py runs pages, after the sign-in gate; never reached by users
     return actor
+
+
+def allowed(actor: Actor, action: Action) -> bool:
+    """Whether the page offers `action` to the actor at all (the service checks it again)."""
+    return actor.role.at_least(NEEDS[action])
 
 
 def current_project() -> int:

@@ -10,7 +10,14 @@ from services import datasets, jobs, uploads
 from services.ingest.detect import EXTENSIONS
 from services.models import JobPublic
 from views._job_widgets import live_job, outcome
-from views._runtime import current_user, session, settings, show_error, shown_errors
+from views._runtime import (
+    current_actor,
+    current_project,
+    session,
+    settings,
+    show_error,
+    shown_errors,
+)
 
 FILE_TYPES = [extension.lstrip(".") for extension in EXTENSIONS]
 
@@ -57,7 +64,14 @@ def _sheet_choice(upload: UploadedFile) -> str | None:
 def _start(upload: UploadedFile, name: str, sheet: str | None) -> None:
     upload.seek(0)
     try:
-        staged = uploads.stage_upload(settings=settings(), source=upload, filename=upload.name)
+        with session() as db:
+            staged = uploads.stage_upload(
+                session=db,
+                settings=settings(),
+                actor=current_actor(),
+                source=upload,
+                filename=upload.name,
+            )
         _submit(staged, upload.name, name, sheet, rename=False)
     except Exception as error:
         show_error(error)
@@ -71,23 +85,28 @@ def _submit(staged: Path, filename: str, name: str, sheet: str | None, *, rename
         job = uploads.start_ingest(
             session=db,
             settings=settings(),
+            actor=current_actor(),
+            project_id=current_project(),
             staged=staged,
             filename=filename,
             name=name,
             sheet=sheet,
             rename_columns=rename,
-            owner=current_user(),
         )
     st.session_state["watched_ingest"] = job.id
 
 
 def _ingest_status() -> None:
-    """Running ingest jobs (they survive a refresh), and how the one started here ended."""
+    """The project's running ingest jobs (they survive a refresh), and how the one started
+    here ended."""
+    actor, project = current_actor(), current_project()
     with session() as db:
-        active = jobs.list_jobs(session=db, kind="ingest", active_only=True)
+        active = jobs.list_jobs(session=db, actor=actor, kind="ingest", active_only=True)
         watched_id = st.session_state.get("watched_ingest")
-        watched = jobs.get_job(session=db, job_id=watched_id) if watched_id else None
+        watched = jobs.get_job(session=db, actor=actor, job_id=watched_id) if watched_id else None
     for job in active:
+        if job.project_id != project:
+            continue
         live_job(job.id)
     if watched is not None and watched.state.finished:
         _report(watched)

@@ -4,20 +4,35 @@ import pandas as pd
 import streamlit as st
 
 from services import datasets
+from services.access import Action
 from services.models import ColumnRole, DatasetPublic
 from views._pickers import version_picker
-from views._runtime import plain, session, settings, shown_errors
+from views._runtime import (
+    allowed,
+    current_actor,
+    current_project,
+    plain,
+    session,
+    settings,
+    shown_errors,
+)
 from views._upload import upload_section
 
 ROLES = [role.value for role in ColumnRole]
 
 
 def dataset_picker() -> DatasetPublic | None:
-    """Choose a dataset by name, then one of its versions (newest by default)."""
+    """Choose a dataset of the current project by name, then one of its versions (newest by
+    default)."""
     with session() as db:
-        summaries = datasets.list_datasets(session=db)
+        summaries = datasets.list_datasets(
+            session=db, actor=current_actor(), project_id=current_project()
+        )
     if not summaries:
-        st.info("No datasets yet. Upload a CSV, Excel, Parquet or JSON lines file above.")
+        if allowed(current_actor(), Action.upload):
+            st.info("No datasets yet. Upload a CSV, Excel, Parquet or JSON lines file above.")
+        else:
+            st.info("No datasets in this project yet. An analyst can add them.")
         return None
     st.subheader("Your datasets", anchor=False)
     st.dataframe(
@@ -64,9 +79,12 @@ def overview(dataset: DatasetPublic) -> None:
 
 
 def schema_tab(dataset: DatasetPublic) -> None:
-    """The inferred columns; the role column is editable."""
+    """The inferred columns; the role column is editable by those who may change datasets."""
     frame = pd.DataFrame([c.model_dump(mode="json") for c in dataset.column_infos])
     frame = frame[["name", "kind", "role", "missing", "dtype"]]
+    if not allowed(current_actor(), Action.edit_dataset):
+        st.dataframe(frame, hide_index=True, width="stretch")
+        return
     with st.form(f"roles-{dataset.id}", border=False):
         edited = st.data_editor(
             frame,
@@ -83,7 +101,9 @@ def schema_tab(dataset: DatasetPublic) -> None:
         if st.form_submit_button("Save roles", icon=":material/save:"):
             with shown_errors(), session() as db:
                 roles = dict(zip(edited["name"], edited["role"], strict=True))
-                datasets.set_column_roles(session=db, dataset_id=dataset.id, roles=roles)
+                datasets.set_column_roles(
+                    session=db, actor=current_actor(), dataset_id=dataset.id, roles=roles
+                )
                 st.session_state["flash"] = "Column roles saved."
                 st.rerun()
 
@@ -96,7 +116,11 @@ def preview_tab(dataset: DatasetPublic) -> None:
     )
     with session() as db:
         shown = datasets.preview(
-            session=db, settings=settings(), dataset_id=dataset.id, page=int(page)
+            session=db,
+            settings=settings(),
+            actor=current_actor(),
+            dataset_id=dataset.id,
+            page=int(page),
         )
     st.dataframe(shown.table, hide_index=True, width="stretch")
     first = (shown.page - 1) * size + 1
@@ -108,7 +132,9 @@ def preview_tab(dataset: DatasetPublic) -> None:
 
 def versions_tab(dataset: DatasetPublic) -> None:
     with session() as db:
-        versions = datasets.list_versions(session=db, name=dataset.name)
+        versions = datasets.list_versions(
+            session=db, actor=current_actor(), project_id=dataset.project_id, name=dataset.name
+        )
     st.dataframe(
         pd.DataFrame(
             [
@@ -127,11 +153,15 @@ def versions_tab(dataset: DatasetPublic) -> None:
         hide_index=True,
         width="stretch",
     )
+    if not allowed(current_actor(), Action.delete_dataset):
+        return
     with st.popover("Delete this version", icon=":material/delete:"):
         st.write(f"Delete {plain(dataset.name)} version {dataset.version}? This cannot be undone.")
         if st.button("Delete", type="primary", key=f"delete-{dataset.id}"):
             with shown_errors(), session() as db:
-                datasets.delete_dataset(session=db, settings=settings(), dataset_id=dataset.id)
+                datasets.delete_dataset(
+                    session=db, settings=settings(), actor=current_actor(), dataset_id=dataset.id
+                )
                 st.session_state["flash"] = f"Deleted {dataset.name} version {dataset.version}."
                 st.rerun()
 
@@ -139,7 +169,8 @@ def versions_tab(dataset: DatasetPublic) -> None:
 st.title("Datasets")
 if flash := st.session_state.pop("flash", None):
     st.success(plain(flash), icon=":material/check_circle:")
-upload_section()
+if allowed(current_actor(), Action.upload):
+    upload_section()
 if (chosen := dataset_picker()) is not None:
     overview(chosen)
     schema, rows, history = st.tabs(["Schema", "Preview", "Versions"])

@@ -4,12 +4,13 @@ import pandas as pd
 import streamlit as st
 
 from services import datasets
+from services.access import Actor
 from services.models import ColumnRole, DatasetPublic
 from services.profiling import summary
 from views import _profile_charts as charts
 from views._pickers import version_picker
 from views._report_view import full_report_section
-from views._runtime import plain, session, settings, shown_errors
+from views._runtime import current_actor, current_project, plain, session, settings, shown_errors
 
 NO_TARGET = "(no target)"
 
@@ -81,7 +82,9 @@ def charts_section(dataset: DatasetPublic, profile: summary.DatasetProfile) -> N
             max_selections=6,
         )
         for name in chosen:
-            data = _distribution(str(settings().home), dataset.id, dataset.sha256, name)
+            data = _distribution(
+                str(settings().home), dataset.id, dataset.sha256, name, current_actor()
+            )
             st.plotly_chart(charts.distribution(name, data))
     with tabs["Correlations"]:
         if profile.correlation:
@@ -95,13 +98,15 @@ def charts_section(dataset: DatasetPublic, profile: summary.DatasetProfile) -> N
 
 # A dataset version never changes: each column's distribution is read from disk once.
 # Home and content hash are part of the key, so a reused id never shows another table.
+# `_actor` is not part of the key: the page shows charts only of a version the summary (which
+# checks the actor) has just been read for.
 @st.cache_data(max_entries=256, show_spinner=False)
 def _distribution(
-    home: str, dataset_id: int, sha256: str, column: str
+    home: str, dataset_id: int, sha256: str, column: str, _actor: Actor
 ) -> summary.NumericDistribution | summary.CategoricalDistribution:
     with session() as db:
         return summary.column_distribution(
-            session=db, settings=settings(), dataset_id=dataset_id, column=column
+            session=db, settings=settings(), actor=_actor, dataset_id=dataset_id, column=column
         )
 
 
@@ -111,15 +116,24 @@ def _text(value: object) -> str:
 
 st.title("Profile")
 with session() as db:
-    names = [s.name for s in datasets.list_datasets(session=db)]
+    names = [
+        s.name
+        for s in datasets.list_datasets(
+            session=db, actor=current_actor(), project_id=current_project()
+        )
+    ]
 if not names:
-    st.info("No datasets yet. Add one on the Datasets page first.")
+    st.info("No datasets in this project yet. Add one on the Datasets page first.")
     st.stop()
 dataset = version_picker(names)
 target = target_choice(dataset)
 with shown_errors(), st.spinner("Summarising..."), session() as db:
     profile = summary.summarize(
-        session=db, settings=settings(), dataset_id=dataset.id, target=target
+        session=db,
+        settings=settings(),
+        actor=current_actor(),
+        dataset_id=dataset.id,
+        target=target,
     )
     cells = st.columns(4)
     cells[0].metric("Rows", f"{profile.rows:,}")

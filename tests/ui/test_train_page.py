@@ -12,12 +12,15 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from streamlit.testing.v1 import AppTest
 
+from services.access import Actor
 from services.automl.options import PRESETS, Preset, Task, catalog
 from services.automl.training import training_jobs
 from services.config import Settings
 from services.datasets import add_dataset, set_column_roles
-from services.models import JobState
+from services.models import JobState, Role
+from tests.support.actors import OPERATOR, PROJECT
 from tests.support.jobs import FAST_JOBS, configure, describe, stop_runners, wait_finished
+from tests.support.signin import app_as, first_admin, local_user
 
 APP = str(Path(__file__).parents[2] / "app.py")
 TRAIN_WAIT = 120.0  # two quick models take ~15 s; a loaded machine gets room
@@ -54,16 +57,31 @@ def cancer(session: Session, settings: Settings, tmp_path: Path) -> int:
     frame["stage"] = ["early"] * 300 + ["late"] * 267 + ["unknown"] * 2
     source = tmp_path / "cancer.csv"
     frame.to_csv(source, index=False)
-    added = add_dataset(session=session, settings=settings, source=source, filename=source.name)
-    set_column_roles(session=session, dataset_id=added.dataset.id, roles={"diagnosis": "target"})
+    added = add_dataset(
+        session=session,
+        settings=settings,
+        actor=OPERATOR,
+        project_id=PROJECT,
+        source=source,
+        filename=source.name,
+    )
+    set_column_roles(
+        session=session,
+        actor=OPERATOR,
+        dataset_id=added.dataset.id,
+        roles={"diagnosis": "target"},
+    )
     return added.dataset.id
 
 
-def train_page(query: dict[str, str] | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.query_params.update(query or {})
-    at.switch_page("views/train.py")
-    at.run()
+@pytest.fixture
+def analyst(session: Session, settings: Settings) -> Actor:
+    """An analyst signed in (a member of the default project, like every new user)."""
+    return local_user(session, settings, first_admin(session, settings), "ana", Role.analyst)
+
+
+def train_page(actor: Actor, query: dict[str, str] | None = None) -> AppTest:
+    at = app_as(actor, "views/train.py", timeout=120, query=query)
     assert not at.exception
     return at
 
@@ -80,8 +98,8 @@ def has_start(at: AppTest) -> bool:
     return any(b.label == "Start training" for b in at.button)
 
 
-def test_plan_says_what_training_will_do(cancer: int) -> None:
-    at = train_page()
+def test_plan_says_what_training_will_do(cancer: int, analyst: Actor) -> None:
+    at = train_page(analyst)
     assert at.selectbox(key=f"train-target-{cancer}").value == "diagnosis"
     shown = metrics(at)
     assert shown["Task (inferred)"] == "binary"
@@ -114,8 +132,8 @@ def test_plan_says_what_training_will_do(cancer: int) -> None:
     assert has_start(at) and not at.exception
 
 
-def test_bad_choices_show_the_reason_and_no_start_button(cancer: int) -> None:
-    at = train_page()
+def test_bad_choices_show_the_reason_and_no_start_button(cancer: int, analyst: Actor) -> None:
+    at = train_page(analyst)
     at.selectbox(key=f"train-target-{cancer}").set_value("clinic").run()
     assert not at.exception
     assert [literal(e) for e in at.error] == [
@@ -146,9 +164,9 @@ def test_bad_choices_show_the_reason_and_no_start_button(cancer: int) -> None:
 
 
 def test_training_runs_as_a_job_and_shows_the_leaderboard(
-    cancer: int, session: Session, settings: Settings, tmp_path: Path
+    cancer: int, session: Session, settings: Settings, tmp_path: Path, analyst: Actor
 ) -> None:
-    at = train_page()
+    at = train_page(analyst)
     at.radio(key="train-preset").set_value("fast")
     at.number_input(key="train-budget-fast").set_value(BUDGET_MINUTES)
     at.multiselect(key="train-include-binary").set_value(["lr", "nb"]).run()
@@ -156,7 +174,7 @@ def test_training_runs_as_a_job_and_shows_the_leaderboard(
     assert "Time budget: 1 min" in text(at)
     next(b for b in at.button if b.label == "Start training").click().run()
     assert not at.exception
-    [job] = training_jobs(session=session, dataset_id=cancer)
+    [job] = training_jobs(session=session, actor=OPERATOR, dataset_id=cancer)
     assert at.query_params["job"] == str(job.id)
     assert at.get("progress") or job.state.finished  # live progress while it runs
 
@@ -185,8 +203,15 @@ def test_training_runs_as_a_job_and_shows_the_leaderboard(
     # dataset would be the page's default.
     other = tmp_path / "another.csv"
     pd.DataFrame({"a": [1, 2, 3], "b": ["x", "y", "z"]}).to_csv(other, index=False)
-    add_dataset(session=session, settings=settings, source=other, filename="aaa.csv")
-    again = train_page({"job": str(job.id)})
+    add_dataset(
+        session=session,
+        settings=settings,
+        actor=OPERATOR,
+        project_id=PROJECT,
+        source=other,
+        filename="aaa.csv",
+    )
+    again = train_page(analyst, {"job": str(job.id)})
     assert again.selectbox(key="version-cancer").value == 1
     assert again.selectbox(key=f"train-target-{cancer}").value == "diagnosis"
     assert again.selectbox(key=f"train-task-{cancer}").value == "automatic"

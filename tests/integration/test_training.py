@@ -1,13 +1,11 @@
 """Training by real job processes on real data, tracked in a real MLflow store: the leaderboard,
 the runs, the registered version, the budget, cancel, and a dataset deleted while queued."""
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from sklearn.datasets import load_breast_cancer
-from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from services import datasets, jobs
@@ -19,21 +17,13 @@ from services.config import Settings
 from services.errors import InvalidInput
 from services.models import DatasetPublic, JobPublic, JobState
 from tests.support import job_functions
-from tests.support.jobs import FAST_JOBS, configure, stop_runners, submit, wait_finished, wait_for
+from tests.support.jobs import FAST_JOBS, configure, submit, wait_finished, wait_for
 
 TRAIN_WAIT = 120.0  # a fast training of 569 rows takes ~20 s; a loaded machine gets room
 BUDGET_SLACK_SECONDS = 5.0  # the hard limit, plus the runner's own start and end
 
 
-@pytest.fixture
-def settings(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    return configure(monkeypatch, **FAST_JOBS)
-
-
-@pytest.fixture(autouse=True)
-def _no_stray_runners(engine: Engine) -> Iterator[None]:
-    yield
-    stop_runners(engine)
+pytestmark = pytest.mark.real_jobs
 
 
 @pytest.fixture

@@ -2,13 +2,11 @@
 no Start button, and one real training (job process, PyCaret, MLflow) followed to its end."""
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from sklearn.datasets import load_breast_cancer
-from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from streamlit.testing.v1 import AppTest
 
@@ -17,7 +15,7 @@ from services.automl.training import training_jobs
 from services.config import Settings
 from services.datasets import add_dataset, set_column_roles
 from services.models import JobState
-from tests.support.jobs import FAST_JOBS, configure, describe, stop_runners, wait_finished
+from tests.support.jobs import describe, wait_finished
 
 APP = str(Path(__file__).parents[2] / "app.py")
 TRAIN_WAIT = 120.0  # two quick models take ~15 s; a loaded machine gets room
@@ -27,20 +25,12 @@ TRAIN_WAIT = 120.0  # two quick models take ~15 s; a loaded machine gets room
 BUDGET_MINUTES = 1.0
 
 
+pytestmark = pytest.mark.real_jobs
+
+
 def literal(element) -> str:  # type: ignore[no-untyped-def]
     """What the user reads: the page escapes markdown in names that come from files."""
     return re.sub(r"\\(.)", r"\1", element.value)
-
-
-@pytest.fixture
-def settings(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    return configure(monkeypatch, **FAST_JOBS)
-
-
-@pytest.fixture(autouse=True)
-def _no_stray_runners(engine: Engine) -> Iterator[None]:
-    yield
-    stop_runners(engine)
 
 
 @pytest.fixture

@@ -2,15 +2,16 @@
 the runs, the registered version, the budget, cancel, and a dataset deleted while queued."""
 
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
-from sklearn.datasets import load_breast_cancer
+from sklearn.datasets import load_breast_cancer, load_diabetes, load_wine
 from sqlmodel import Session
 
 from services import datasets, jobs
 from services.automl import tracking
-from services.automl.options import Preset, TrainingOptions
+from services.automl.options import Preset, Task, TrainingOptions
 from services.automl.results import TrainingResult
 from services.automl.training import start_training, training_result
 from services.config import Settings
@@ -93,6 +94,31 @@ def test_a_fast_training_fills_the_leaderboard_tracks_every_model_and_registers_
     assert set(pipeline.predict(rows)) <= {0, 1}
     with pytest.raises(InvalidInput, match="does not match the one training wrote"):
         tracking.load_pipeline(settings, chosen.model_uri, "0" * 64)
+
+
+@pytest.mark.parametrize(
+    ("load", "task", "metric"),
+    [(load_diabetes, Task.regression, "RMSE"), (load_wine, Task.multiclass, "AUC")],
+)
+def test_regression_and_multiclass_rank_by_their_metric_and_register_the_best(
+    session: Session, settings: Settings, tmp_path: Path, load: Any, task: Task, metric: str
+) -> None:
+    path = tmp_path / "table.csv"
+    load(as_frame=True).frame.to_csv(path, index=False)
+    dataset = datasets.add_dataset(
+        session=session, settings=settings, source=path, filename=path.name, name=task.value
+    ).dataset
+    job = _train(session, settings, dataset, include_models=["lr", "lightgbm", "dt"])
+    job = wait_finished(session, job.id, TRAIN_WAIT)
+    assert job.state is JobState.succeeded, job.error
+    result = _result(job)
+    assert (result.task, result.metric) == (task, metric)
+    scores = [row.cv[metric] for row in result.ranked()]
+    assert len(scores) == 3 and None not in scores
+    assert scores == sorted(scores, reverse=result.greater_is_better)
+    if task is Task.multiclass:  # probabilities scored, not PyCaret's 0.0 for decision scores
+        assert min(s for s in scores if s is not None) > 0.8
+    assert result.model is not None and result.model.model_id == result.ranked()[0].model_id
 
 
 def test_the_budget_ends_the_search_and_keeps_what_finished(

@@ -9,18 +9,30 @@ from sqlmodel import Session
 
 from services.config import Settings, get_settings
 from services.db import dispose_engines, get_engine, migrate
+from tests.support.jobs import FAST_JOBS, stop_runners
 
 DATA = Path(__file__).parent / "data"
 
 
 @pytest.fixture
-def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
-    """Settings pointing at a fresh home directory, as the app and CLI will read them."""
+def settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> Iterator[Settings]:
+    """Settings pointing at a fresh home directory, as the app and CLI will read them.
+
+    A test marked `real_jobs` runs real job processes: fast heartbeats (a dead runner is
+    noticed in a fraction of a second), and every runner it left behind is killed after it."""
     monkeypatch.setenv("KAIZEN_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("KAIZEN_DATABASE_URL", raising=False)
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)  # MLflow in the temp home only
+    real_jobs = request.node.get_closest_marker("real_jobs") is not None
+    for name, value in (FAST_JOBS if real_jobs else {}).items():
+        monkeypatch.setenv(f"KAIZEN_{name.upper()}", str(value))
     get_settings.cache_clear()
-    yield get_settings()
+    current = get_settings()
+    yield current
+    if real_jobs:
+        stop_runners(get_engine(current))
     get_settings.cache_clear()
     dispose_engines()
 

@@ -28,6 +28,8 @@ def set_up(prepared: Prepared, request: TrainingOptions, budget: Budget) -> Any:
         from pycaret.regression import RegressionExperiment as Experiment
     experiment = Experiment()
     classes = prepared.task.is_classification
+    # Only PyCaret's classification setup knows fix_imbalance.
+    extra = {"fix_imbalance": request.fix_imbalance} if classes else {}
     try:
         with time_limit(budget.left() - LOG_RESERVE_SECONDS):
             experiment.setup(
@@ -39,7 +41,6 @@ def set_up(prepared: Prepared, request: TrainingOptions, budget: Budget) -> Any:
                 fold_shuffle=True,
                 data_split_stratify=classes,
                 normalize=True,
-                fix_imbalance=request.fix_imbalance and classes,
                 feature_selection=request.feature_selection,
                 session_id=request.seed,
                 n_jobs=-1,
@@ -48,6 +49,7 @@ def set_up(prepared: Prepared, request: TrainingOptions, budget: Budget) -> Any:
                 log_experiment=False,  # Kaizen logs its own runs (tracking.py)
                 system_log=False,
                 memory=False,
+                **extra,
             )
     except TimeLimitReached:
         raise InvalidInput(

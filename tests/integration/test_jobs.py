@@ -5,14 +5,13 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import update
-from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
 from services import jobs
@@ -24,11 +23,9 @@ from services.models import Job, JobPublic, JobState, utcnow
 from tests.support import job_functions as fn
 from tests.support.actors import OPERATOR
 from tests.support.jobs import (
-    FAST_JOBS,
     alive,
     configure,
     row,
-    stop_runners,
     submit,
     wait_finished,
     wait_for,
@@ -38,16 +35,7 @@ from tests.support.jobs import (
 STOPPED = "The job stopped without finishing"
 
 
-@pytest.fixture
-def settings(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    """Fast heartbeats, so a dead runner is noticed in a fraction of a second."""
-    return configure(monkeypatch, **FAST_JOBS)
-
-
-@pytest.fixture(autouse=True)
-def _no_stray_runners(engine: Engine) -> Iterator[None]:
-    yield
-    stop_runners(engine)
+pytestmark = pytest.mark.real_jobs
 
 
 def _running(step: str) -> Callable[[JobPublic], bool]:

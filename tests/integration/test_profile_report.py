@@ -6,14 +6,12 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from services import datasets
@@ -22,7 +20,7 @@ from services.models import DatasetPublic, JobPublic, JobState
 from services.profiling.report import latest_report, start_report
 from services.profiling.report_plan import plan_report
 from tests.support.actors import OPERATOR, PROJECT
-from tests.support.jobs import FAST_JOBS, configure, stop_runners, wait_finished
+from tests.support.jobs import wait_finished
 
 KAIZEN = str(Path(sys.executable).parent / "kaizen")
 REPORT_WAIT = 90.0  # a small minimal report takes ~4 s; a loaded machine gets room
@@ -30,15 +28,7 @@ PAYLOADS = ["<script>alert(1)</script>", "<img src=x onerror=alert(1)>", '"><svg
 TIMED_OUT = "The full report did not finish within"
 
 
-@pytest.fixture
-def settings(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    return configure(monkeypatch, **FAST_JOBS)
-
-
-@pytest.fixture(autouse=True)
-def _no_stray_runners(engine: Engine) -> Iterator[None]:
-    yield
-    stop_runners(engine)
+pytestmark = pytest.mark.real_jobs
 
 
 def _add(

@@ -1,18 +1,17 @@
 """Training by real job processes on real data, tracked in a real MLflow store: the leaderboard,
 the runs, the registered version, the budget, cancel, and a dataset deleted while queued."""
 
-from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
-from sklearn.datasets import load_breast_cancer
-from sqlalchemy.engine import Engine
+from sklearn.datasets import load_breast_cancer, load_diabetes, load_wine
 from sqlmodel import Session
 
 from services import datasets, jobs
 from services.automl import tracking
-from services.automl.options import Preset, TrainingOptions
+from services.automl.options import Preset, Task, TrainingOptions
 from services.automl.results import TrainingResult
 from services.automl.training import start_training, training_result
 from services.config import Settings
@@ -20,21 +19,13 @@ from services.errors import InvalidInput
 from services.models import DatasetPublic, JobPublic, JobState
 from tests.support import job_functions
 from tests.support.actors import OPERATOR, PROJECT
-from tests.support.jobs import FAST_JOBS, configure, stop_runners, submit, wait_finished, wait_for
+from tests.support.jobs import FAST_JOBS, configure, submit, wait_finished, wait_for
 
 TRAIN_WAIT = 120.0  # a fast training of 569 rows takes ~20 s; a loaded machine gets room
 BUDGET_SLACK_SECONDS = 5.0  # the hard limit, plus the runner's own start and end
 
 
-@pytest.fixture
-def settings(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    return configure(monkeypatch, **FAST_JOBS)
-
-
-@pytest.fixture(autouse=True)
-def _no_stray_runners(engine: Engine) -> Iterator[None]:
-    yield
-    stop_runners(engine)
+pytestmark = pytest.mark.real_jobs
 
 
 @pytest.fixture
@@ -110,6 +101,37 @@ def test_a_fast_training_fills_the_leaderboard_tracks_every_model_and_registers_
     assert set(pipeline.predict(rows)) <= {0, 1}
     with pytest.raises(InvalidInput, match="does not match the one training wrote"):
         tracking.load_pipeline(settings, chosen.model_uri, "0" * 64)
+
+
+@pytest.mark.parametrize(
+    ("load", "task", "metric"),
+    [(load_diabetes, Task.regression, "RMSE"), (load_wine, Task.multiclass, "AUC")],
+)
+def test_regression_and_multiclass_rank_by_their_metric_and_register_the_best(
+    session: Session, settings: Settings, tmp_path: Path, load: Any, task: Task, metric: str
+) -> None:
+    path = tmp_path / "table.csv"
+    load(as_frame=True).frame.to_csv(path, index=False)
+    dataset = datasets.add_dataset(
+        actor=OPERATOR,
+        project_id=PROJECT,
+        session=session,
+        settings=settings,
+        source=path,
+        filename=path.name,
+        name=task.value,
+    ).dataset
+    job = _train(session, settings, dataset, include_models=["lr", "lightgbm", "dt"])
+    job = wait_finished(session, job.id, TRAIN_WAIT)
+    assert job.state is JobState.succeeded, job.error
+    result = _result(job)
+    assert (result.task, result.metric) == (task, metric)
+    scores = [row.cv[metric] for row in result.ranked()]
+    assert len(scores) == 3 and None not in scores
+    assert scores == sorted(scores, reverse=result.greater_is_better)
+    if task is Task.multiclass:  # probabilities scored, not PyCaret's 0.0 for decision scores
+        assert min(s for s in scores if s is not None) > 0.8
+    assert result.model is not None and result.model.model_id == result.ranked()[0].model_id
 
 
 def test_the_budget_ends_the_search_and_keeps_what_finished(
@@ -189,6 +211,5 @@ def test_bad_input_is_refused_before_any_job_is_queued(
             session=session,
             settings=settings,
             options=TrainingOptions(dataset_id=dataset.id, target="y"),
-            owner="tester",
         )
     assert jobs.find_jobs(session=session, kind="train") == []

@@ -2,13 +2,11 @@
 no Start button, and one real training (job process, PyCaret, MLflow) followed to its end."""
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from sklearn.datasets import load_breast_cancer
-from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from streamlit.testing.v1 import AppTest
 
@@ -19,7 +17,7 @@ from services.config import Settings
 from services.datasets import add_dataset, set_column_roles
 from services.models import JobState, Role
 from tests.support.actors import OPERATOR, PROJECT
-from tests.support.jobs import FAST_JOBS, configure, describe, stop_runners, wait_finished
+from tests.support.jobs import describe, wait_finished
 from tests.support.signin import app_as, first_admin, local_user
 
 APP = str(Path(__file__).parents[2] / "app.py")
@@ -30,20 +28,12 @@ TRAIN_WAIT = 120.0  # two quick models take ~15 s; a loaded machine gets room
 BUDGET_MINUTES = 1.0
 
 
+pytestmark = pytest.mark.real_jobs
+
+
 def literal(element) -> str:  # type: ignore[no-untyped-def]
     """What the user reads: the page escapes markdown in names that come from files."""
     return re.sub(r"\\(.)", r"\1", element.value)
-
-
-@pytest.fixture
-def settings(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    return configure(monkeypatch, **FAST_JOBS)
-
-
-@pytest.fixture(autouse=True)
-def _no_stray_runners(engine: Engine) -> Iterator[None]:
-    yield
-    stop_runners(engine)
 
 
 @pytest.fixture
@@ -58,16 +48,16 @@ def cancer(session: Session, settings: Settings, tmp_path: Path) -> int:
     source = tmp_path / "cancer.csv"
     frame.to_csv(source, index=False)
     added = add_dataset(
-        session=session,
-        settings=settings,
         actor=OPERATOR,
         project_id=PROJECT,
+        session=session,
+        settings=settings,
         source=source,
         filename=source.name,
     )
     set_column_roles(
-        session=session,
         actor=OPERATOR,
+        session=session,
         dataset_id=added.dataset.id,
         roles={"diagnosis": "target"},
     )
@@ -204,10 +194,10 @@ def test_training_runs_as_a_job_and_shows_the_leaderboard(
     other = tmp_path / "another.csv"
     pd.DataFrame({"a": [1, 2, 3], "b": ["x", "y", "z"]}).to_csv(other, index=False)
     add_dataset(
-        session=session,
-        settings=settings,
         actor=OPERATOR,
         project_id=PROJECT,
+        session=session,
+        settings=settings,
         source=other,
         filename="aaa.csv",
     )

@@ -1,7 +1,7 @@
 """Signing in: local accounts with argon2 password hashes and lockout, users from the OIDC
 provider with roles mapped from a claim, and the first admin of a new installation."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -32,7 +32,7 @@ def create_first_admin(
     """The one-time setup: refused once any admin exists."""
     if not setup_needed(session=session):
         raise Forbidden("This installation already has an admin; sign in instead.")
-    return create_local_user(
+    created = create_local_user(
         session=session,
         settings=settings,
         by="setup",
@@ -40,6 +40,21 @@ def create_first_admin(
         password=password,
         role=Role.admin,
     )
+    admins = select(User.id).where(User.role == Role.admin, col(User.active).is_(True))
+    if len(session.exec(admins).all()) > 1:  # two setup forms sent at once: the later loses
+        for membership in session.exec(select(Membership).where(Membership.user_id == created.id)):
+            session.delete(membership)
+        session.delete(session.get(User, created.id))
+        audit.record(
+            session,
+            actor="setup",
+            action="user.remove",
+            subject=created.username,
+            reason="another admin was set up at the same moment",
+        )
+        session.commit()
+        raise Forbidden("This installation already has an admin; sign in instead.")
+    return created
 
 
 def create_local_user(
@@ -91,45 +106,44 @@ def sign_in(*, session: Session, settings: Settings, username: str, password: st
 
 
 def sign_in_oidc(*, session: Session, settings: Settings, claims: dict[str, Any]) -> Actor:
-    """The actor for a user the identity provider vouched for, created on first sign-in."""
-    name = str(claims.get("email") or claims.get("preferred_username") or claims["sub"]).lower()
+    """The actor for a user the identity provider vouched for, found by issuer and subject
+    (never by a name the user may choose at the provider), created on first sign-in."""
+    external = f"{claims.get('iss', '')} {claims['sub']}"
     mapped = role_from_claims(settings, claims)
-    user = session.exec(select(User).where(User.username == name)).first()
+    user = session.exec(select(User).where(User.external_id == external)).first()
     if user is None:
-        user = User(username=name, provider="oidc", role=mapped or Role.viewer)
-        session.add(user)
-        session.flush()
-        _join_default_project(session, settings, user)
-        audit.record(
-            session,
-            actor=name,
-            action="user.create",
-            subject=name,
-            after={"role": user.role.value, "provider": "oidc"},
-        )
+        user = _new_oidc_user(session, settings, claims, external, mapped)
     elif not user.active:
-        _failed(session, name, "disabled account")
+        _failed(session, user.username, "disabled account")
         raise SignInFailed("This account is disabled; ask an admin.")
-    elif mapped is not None and mapped is not user.role:
-        # The provider's groups are the source of truth for the roles they map to.
+    elif settings.oidc_roles and (mapped or Role.viewer) is not user.role:
+        # With a mapping, the provider's groups decide: leaving a group there demotes here.
         audit.record(
             session,
-            actor=name,
+            actor=user.username,
             action="role.change",
-            subject=name,
+            subject=user.username,
             before={"role": user.role.value},
-            after={"role": mapped.value},
+            after={"role": (mapped or Role.viewer).value},
             reason=f"'{settings.oidc_role_claim}' claim at sign-in",
         )
-        user.role = mapped
-    user.display_name = str(claims.get("name") or name)[:200]
-    user.email = claims.get("email")
-    user.last_sign_in_at = utcnow()
+        user.role = mapped or Role.viewer
+    user.display_name = str(claims.get("name") or user.username)[:200]
+    signed_at = _issued_at(claims)
+    if user.last_sign_in_at is None or _aware(user.last_sign_in_at) != signed_at:
+        # A new provider sign-in; a page reload with the same cookie is not one.
+        audit.record(session, actor=user.username, action="sign_in", subject="oidc")
+        user.last_sign_in_at = signed_at
     session.add(user)
-    audit.record(session, actor=name, action="sign_in", subject="oidc")
     session.commit()
     assert user.id is not None
     return Actor(username=user.username, role=user.role, user_id=user.id)
+
+
+def oidc_expired(settings: Settings, claims: dict[str, Any]) -> bool:
+    """True when the provider vouched for these claims longer ago than the allowed age."""
+    age = utcnow() - _issued_at(claims)
+    return age > timedelta(hours=settings.oidc_max_age_hours)
 
 
 def sign_out(*, session: Session, actor: Actor) -> None:
@@ -144,6 +158,39 @@ def role_from_claims(settings: Settings, claims: dict[str, Any]) -> Role | None:
     groups = [value] if isinstance(value, str) else list(value)
     roles = [Role(settings.oidc_roles[g]) for g in groups if g in settings.oidc_roles]
     return max(roles, key=list(Role).index) if roles else None
+
+
+def _new_oidc_user(
+    session: Session, settings: Settings, claims: dict[str, Any], external: str, role: Role | None
+) -> User:
+    # An email counts only when the provider verified it.
+    email = claims.get("email") if claims.get("email_verified", True) is not False else None
+    name = str(email or claims.get("preferred_username") or claims["sub"]).lower()[:200]
+    if session.exec(select(User).where(User.username == name)).first() is not None:
+        _failed(session, name, "name of another account")
+        raise SignInFailed(
+            f"'{name}' is already the name of another account here, so this sign-in was "
+            "refused. An admin must rename or remove that account first."
+        )
+    user = User(
+        username=name, email=email, provider="oidc", external_id=external, role=role or Role.viewer
+    )
+    session.add(user)
+    session.flush()
+    _join_default_project(session, settings, user)
+    audit.record(
+        session,
+        actor=name,
+        action="user.create",
+        subject=name,
+        after={"role": user.role.value, "provider": "oidc"},
+    )
+    return user
+
+
+def _issued_at(claims: dict[str, Any]) -> datetime:
+    issued = claims.get("iat")
+    return datetime.fromtimestamp(float(issued), UTC) if issued is not None else utcnow()
 
 
 def valid_username(username: str) -> str:
@@ -203,6 +250,4 @@ def _join_default_project(session: Session, settings: Settings, user: User) -> N
 
 
 def _aware(moment: Any) -> Any:
-    from datetime import UTC
-
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     # KAIZEN_OIDC_ROLES='{"kaizen-admins": "admin", "kaizen-analysts": "analyst"}'.
     oidc_role_claim: str = "groups"
     oidc_roles: dict[str, Literal["viewer", "analyst", "admin"]] = Field(default_factory=dict)
+    # Streamlit keeps the provider's claims in its cookie for 30 days: ask the provider again
+    # after this long, so group changes there take effect.
+    oidc_max_age_hours: float = Field(default=12.0, gt=0)
     # New users join this project (empty: none; an admin adds them to projects).
     new_user_project: str = "default"
     # MLflow tracking and registry; None: a SQLite store and artifacts under `home`

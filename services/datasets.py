@@ -114,8 +114,11 @@ def add_dataset(
     return AddOutcome(dataset=_public(dataset), created=True)
 
 
-def upload_sheets(*, settings: Settings, source: Path | BinaryIO, filename: str) -> list[str]:
+def upload_sheets(
+    *, session: Session, settings: Settings, actor: Actor, source: Path | BinaryIO, filename: str
+) -> list[str]:
     """The sheets of an uploaded workbook, so the user can choose one; [] for other files."""
+    require(session, actor, Action.upload)
     with staged(source, filename, settings) as (path, _, _):
         return workbook_sheets(path, filename=filename, limits=store.limits(settings))
 

@@ -41,6 +41,8 @@ class User(UserBase, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     password_hash: str | None = Field(default=None, max_length=500)  # argon2; None for OIDC
+    # "<issuer> <subject>" of an OIDC user: who they are, whatever name or email they show.
+    external_id: str | None = Field(default=None, unique=True, max_length=500)
     failed_sign_ins: int = 0
     locked_until: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)

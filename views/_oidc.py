@@ -30,6 +30,11 @@ def gate() -> Actor:
         _sign_in_page(providers)
         st.stop()
     claims = {k: v for k, v in st.user.to_dict().items() if k not in _NOT_CLAIMS}
+    if auth.oidc_expired(settings(), claims):
+        # Streamlit's cookie would keep these claims for 30 days: ask the provider again.
+        st.session_state.clear()
+        st.logout()
+        st.stop()
     subject = f"{claims.get('iss', '')} {claims.get('sub', '')}"
     held = st.session_state.get(ACTOR_KEY)
     if isinstance(held, Actor) and st.session_state.get(_SUBJECT_KEY) == subject:

@@ -52,9 +52,14 @@ def _sheet_choice(upload: UploadedFile) -> str | None:
     if upload.file_id not in cache:
         with shown_errors():
             upload.seek(0)
-            cache[upload.file_id] = datasets.upload_sheets(
-                settings=settings(), source=upload, filename=upload.name
-            )
+            with session() as db:
+                cache[upload.file_id] = datasets.upload_sheets(
+                    session=db,
+                    settings=settings(),
+                    actor=current_actor(),
+                    source=upload,
+                    filename=upload.name,
+                )
     sheets = cache.get(upload.file_id) or []
     if len(sheets) < 2:
         return sheets[0] if sheets else None

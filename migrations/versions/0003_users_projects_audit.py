@@ -63,11 +63,13 @@ def upgrade() -> None:
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("password_hash", sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
+        sa.Column("external_id", sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
         sa.Column("failed_sign_ins", sa.Integer(), nullable=False),
         sa.Column("locked_until", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
         sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.Column("last_sign_in_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
         sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("external_id"),
     )
     with op.batch_alter_table("user", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_user_username"), ["username"], unique=True)

@@ -59,6 +59,9 @@ def start_app(tmp_path: Path, kaizen_home: Path) -> Iterator[Callable[..., str]]
         port = _free_port()
         log_path = tmp_path / f"streamlit-{len(servers)}.log"
         log = log_path.open("w")
+        # An empty secrets file: a developer's own [auth] must not turn these journeys to OIDC.
+        secrets = tmp_path / "no-secrets.toml"
+        secrets.touch()
         server = subprocess.Popen(
             [
                 sys.executable,
@@ -70,6 +73,8 @@ def start_app(tmp_path: Path, kaizen_home: Path) -> Iterator[Callable[..., str]]
                 str(port),
                 "--server.address",
                 "127.0.0.1",
+                "--secrets.files",
+                str(secrets),
             ],
             cwd=ROOT,
             env={**os.environ, "KAIZEN_HOME": str(kaizen_home), **env},

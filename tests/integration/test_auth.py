@@ -117,21 +117,53 @@ def test_the_last_admin_cannot_be_demoted_or_disabled(
         users.set_active(session=session, actor=admin, user_id=admin.user_id, active=False)
 
 
-def test_oidc_users_get_the_role_their_groups_map_to_and_viewer_otherwise(
+ISSUER = "http://127.0.0.1:9400"
+
+
+def test_oidc_users_get_the_role_their_groups_map_to_and_lose_it_with_the_group(
     session: Session, settings: Settings
 ) -> None:
-    claims = {"sub": "1", "email": "Dee@Example.org", "name": "Dee", "groups": ["kz-analysts"]}
-    dee = auth.sign_in_oidc(session=session, settings=settings, claims=claims)
+    claims = {"iss": ISSUER, "sub": "1", "email": "Dee@Example.org", "groups": ["kz-analysts"]}
+    dee = auth.sign_in_oidc(session=session, settings=settings, claims=claims | {"iat": 1})
     assert (dee.username, dee.role) == ("dee@example.org", Role.analyst)
     promoted = auth.sign_in_oidc(
-        session=session, settings=settings, claims=claims | {"groups": ["kz-admins", "x"]}
+        session=session, settings=settings, claims=claims | {"groups": ["kz-admins", "x"], "iat": 2}
     )
     assert promoted.role is Role.admin and promoted.user_id == dee.user_id
+    left = auth.sign_in_oidc(session=session, settings=settings, claims=claims | {"groups": []})
+    assert left.role is Role.viewer  # leaving the group at the provider demotes here
     stranger = auth.sign_in_oidc(
-        session=session, settings=settings, claims={"sub": "2", "groups": "sales"}
+        session=session, settings=settings, claims={"iss": ISSUER, "sub": "2", "groups": "sales"}
     )
     assert stranger.role is Role.viewer
-    assert "role.change" in _actions(session)
+    assert _actions(session).count("role.change") == 2
+
+
+def test_an_oidc_user_cannot_take_over_an_account_by_its_name(
+    session: Session, settings: Settings, admin: Actor
+) -> None:
+    for claims in (
+        {"iss": ISSUER, "sub": "evil", "preferred_username": "ada"},
+        {"iss": ISSUER, "sub": "evil", "email": "ada", "email_verified": True},
+    ):
+        with pytest.raises(SignInFailed, match="already the name of another account"):
+            auth.sign_in_oidc(session=session, settings=settings, claims=claims)
+    unverified = {"iss": ISSUER, "sub": "u1", "email": "ada", "email_verified": False}
+    assert auth.sign_in_oidc(session=session, settings=settings, claims=unverified).username == "u1"
+
+
+def test_a_page_reload_is_not_a_new_sign_in_and_old_claims_expire(
+    session: Session, settings: Settings
+) -> None:
+    import time
+
+    claims = {"iss": ISSUER, "sub": "r", "iat": int(time.time())}
+    for _ in range(3):  # the same cookie, three page loads
+        auth.sign_in_oidc(session=session, settings=settings, claims=claims)
+    assert _actions(session).count("sign_in") == 1
+    assert not auth.oidc_expired(settings, claims)
+    old = claims | {"iat": int(time.time()) - int(settings.oidc_max_age_hours * 3600) - 60}
+    assert auth.oidc_expired(settings, old)
 
 
 def test_users_see_their_projects_and_admins_see_all(

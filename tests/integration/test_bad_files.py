@@ -418,7 +418,9 @@ def test_a_multi_sheet_workbook_asks_for_a_sheet_and_reads_the_one_chosen(
     error = refused(session, settings, path)
     assert isinstance(error, SheetChoiceRequired)
     assert error.sheets == ["Customers", "Orders", "Notes"]
-    assert datasets.upload_sheets(settings=settings, source=path, filename=path.name) == [
+    assert datasets.upload_sheets(
+        session=session, settings=settings, actor=OPERATOR, source=path, filename=path.name
+    ) == [
         "Customers",
         "Orders",
         "Notes",
@@ -450,7 +452,9 @@ def test_listing_the_sheets_of_a_bad_workbook_gives_the_same_message(
     name: str, session: Session, settings: Settings
 ) -> None:
     with pytest.raises(InvalidInput) as raised:
-        datasets.upload_sheets(settings=settings, source=BAD / name, filename=name)
+        datasets.upload_sheets(
+            session=session, settings=settings, actor=OPERATOR, source=BAD / name, filename=name
+        )
     assert str(raised.value) == REFUSALS[name].message
 
 

@@ -680,6 +680,9 @@ def main() -> None:
         os.environ["PYCARET_CUSTOM_LOGGING_PATH"] = str(home / "pycaret.log")
         os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = "false"
         settings, engine = kaizen_home(home / "home")
+        from services.automl import tracking
+
+        tracking.prepare_store(settings)  # as `kaizen init` does on a real installation
         from sqlmodel import Session
 
         with Session(engine, expire_on_commit=False) as session:

@@ -48,7 +48,7 @@ import pandas as pd
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import kaizen_home, print_aligned
+from common import add_file, kaizen_home, print_aligned
 
 OUT = Path(__file__).resolve().parent / "out"
 LOGS = OUT / "automl-logs"  # each baseline's output and each Kaizen job's log
@@ -223,11 +223,9 @@ def _stamp(moment: datetime | None) -> float | None:
 
 
 def add_table(session: Any, settings: Any, frame: pd.DataFrame, name: str, tmp: Path) -> int:
-    from services.datasets import add_dataset
-
     path = tmp / f"{name}.parquet"
     frame.to_parquet(path, index=False)
-    outcome = add_dataset(session=session, settings=settings, source=path, filename=path.name)
+    outcome = add_file(session, settings, path)
     assert outcome.dataset.id is not None
     return outcome.dataset.id
 
@@ -237,6 +235,7 @@ def run_kaizen(
 ) -> dict[str, Any]:
     """Trains through start_training, polls get_job every 0.1 s; timings and the job's result."""
     from services import jobs
+    from services.access import operator
     from services.automl.options import Preset, Task, TrainingOptions
     from services.automl.training import start_training, training_result
     from services.errors import KaizenError
@@ -251,14 +250,14 @@ def run_kaizen(
     )
     submitted = time.time()
     try:
-        job = start_training(session=session, settings=settings, options=options, owner="bench")
+        job = start_training(session=session, settings=settings, actor=operator(), options=options)
     except KaizenError as error:
         return {"state": "refused", "error": str(error)}
     returned = time.time()
     first = last = None
     rows, deadline = 0, time.monotonic() + 2 * budget + 300
     while True:
-        job = jobs.get_job(session=session, job_id=job.id)
+        job = jobs.load_job(session=session, job_id=job.id)
         now = time.time()
         result = training_result(job)
         count = len(result.leaderboard) if result else 0
@@ -269,8 +268,8 @@ def run_kaizen(
         if job.state.finished:
             break
         if time.monotonic() > deadline:
-            jobs.cancel(session=session, settings=settings, job_id=job.id)
-            job = jobs.get_job(session=session, job_id=job.id)
+            jobs.cancel(session=session, settings=settings, actor=operator(), job_id=job.id)
+            job = jobs.load_job(session=session, job_id=job.id)
             break
         time.sleep(POLL_SECONDS)
     done = time.time()

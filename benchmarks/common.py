@@ -27,3 +27,19 @@ def print_aligned(rows: list[list[str]]) -> None:
         print("  ".join(str(cell).rjust(width) for cell, width in zip(row, widths, strict=True)))
         if n == 0:
             print("  ".join("-" * width for width in widths))
+
+
+def add_file(session: Any, settings: Any, source: Path) -> Any:
+    """Stores a table file as a dataset of the first project, as the local operator."""
+    from services import datasets
+    from services.access import operator
+    from services.models import DEFAULT_PROJECT_ID
+
+    return datasets.add_dataset(
+        session=session,
+        settings=settings,
+        actor=operator(),
+        project_id=DEFAULT_PROJECT_ID,
+        source=source,
+        filename=source.name,
+    )

@@ -22,9 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
-from common import kaizen_home, print_aligned
-
-from tests.support.actors import OPERATOR, PROJECT
+from common import add_file, kaizen_home, print_aligned
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "benchmarks" / "out"
@@ -167,20 +165,11 @@ def _service(path: Path, work: Path) -> Run:
     """services.datasets.add_dataset: hashes, ingests and describes the file, then records it."""
     from sqlmodel import Session
 
-    from services.datasets import add_dataset
-
     settings, engine = kaizen_home(work)
 
     def run() -> tuple[int, int]:
         with Session(engine, expire_on_commit=False) as session:
-            added = add_dataset(
-                actor=OPERATOR,
-                project_id=PROJECT,
-                session=session,
-                settings=settings,
-                source=path,
-                filename=path.name,
-            )
+            added = add_file(session, settings, path)
         stored = next(settings.datasets_dir.glob("*.parquet"))
         return added.dataset.rows, stored.stat().st_size
 

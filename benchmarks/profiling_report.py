@@ -25,10 +25,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import print_aligned
+from common import add_file, print_aligned
 from ingest import CHUNK_ROWS, OUT, ROOT, _chunk, _missing, _peak_mb, _pick, parse_size
-
-from tests.support.actors import OPERATOR, PROJECT
 
 STOP_SECONDS = 600.0
 STOP_RSS_MB = 12 * 1024
@@ -104,21 +102,13 @@ def setup(source: Path) -> None:
     from sqlmodel import Session
 
     from services.config import get_settings
-    from services.datasets import add_dataset
     from services.db import get_engine, migrate
 
     settings = get_settings()
     engine = get_engine(settings)
     migrate(engine)
     with Session(engine) as session:
-        add_dataset(
-            actor=OPERATOR,
-            project_id=PROJECT,
-            session=session,
-            settings=settings,
-            source=source,
-            filename=source.name,
-        )
+        add_file(session, settings, source)
 
 
 def child(case: str, home: Path, work: Path) -> dict[str, Any]:

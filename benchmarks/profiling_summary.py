@@ -25,10 +25,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import kaizen_home, print_aligned
+from common import add_file, kaizen_home, print_aligned
 from ingest import CHUNK_ROWS, MB, OUT, ROOT, _chunk, _missing, _peak_mb, _pick, parse_size
-
-from tests.support.actors import OPERATOR, PROJECT
 
 GOAL_SECONDS, GOAL_ROWS = 2.0, 1_000_000
 SEGMENTS = [f"Segment {c}" for c in "ABCDEFGHIJKL"]
@@ -99,22 +97,15 @@ def _session(home: Path) -> Any:
 
 def store(path: Path, home: Path) -> dict[str, Any]:
     """Child: stores the table with add_dataset and returns the dataset id."""
-    from services.datasets import add_dataset
 
     session, settings = _session(home)
-    added = add_dataset(
-        actor=OPERATOR,
-        project_id=PROJECT,
-        session=session,
-        settings=settings,
-        source=path,
-        filename=path.name,
-    )
+    added = add_file(session, settings, path)
     return {"dataset_id": added.dataset.id, "columns": added.dataset.columns}
 
 
 def summary(home: Path, dataset_id: int, target: str | None) -> dict[str, Any]:
     """Child: the summary cold (cache removed) and then warm, with this process's peak RSS."""
+    from services.access import operator
     from services.profiling.summary import summarize
 
     session, settings = _session(home)
@@ -122,12 +113,12 @@ def summary(home: Path, dataset_id: int, target: str | None) -> dict[str, Any]:
     base = _peak_mb()
     start, cpu = time.perf_counter(), time.process_time()
     profile = summarize(
-        actor=OPERATOR, session=session, settings=settings, dataset_id=dataset_id, target=target
+        actor=operator(), session=session, settings=settings, dataset_id=dataset_id, target=target
     )
     cold, cold_cpu = time.perf_counter() - start, time.process_time() - cpu
     start = time.perf_counter()
     summarize(
-        actor=OPERATOR, session=session, settings=settings, dataset_id=dataset_id, target=target
+        actor=operator(), session=session, settings=settings, dataset_id=dataset_id, target=target
     )
     return {
         "rows": profile.rows,

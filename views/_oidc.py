@@ -16,7 +16,7 @@ import streamlit as st
 from services import access, auth, oidc
 from services.access import Actor
 from services.errors import Forbidden, Misconfigured, SignInFailed
-from views._runtime import ACTOR_KEY, plain, session, settings, show_error
+from views._runtime import ACTOR_KEY, forget_session, plain, session, settings, show_error
 
 _SUBJECT_KEY = "oidc-subject"  # whose claims the session's actor was made from
 _NOT_CLAIMS = {"is_logged_in", "tokens"}
@@ -56,12 +56,7 @@ def gate() -> Actor:
 def sign_out(actor: Actor) -> None:
     """Records the sign-out, then lets Streamlit drop the identity cookie and end the
     provider's session (its end_session_endpoint, when it has one)."""
-    try:
-        with session() as db:
-            auth.sign_out(session=db, actor=actor)
-    except Exception as error:  # the session ends all the same
-        show_error(error)
-    st.session_state.clear()
+    forget_session(actor)
     st.logout()
     st.stop()
 

@@ -9,7 +9,7 @@ import streamlit as st
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from services import jobs, projects, uploads
+from services import auth, jobs, projects, uploads
 from services.access import NEEDS, Action, Actor
 from services.config import Settings, get_settings
 from services.db import get_engine, migrate, session_scope
@@ -56,6 +56,16 @@ def current_project() -> int:
         st.info("You are not a member of any project yet; ask an admin to add you to one.")
         st.stop()
     return chosen
+
+
+def forget_session(actor: Actor) -> None:
+    """Signs out: the sign-out is recorded, and everything the session held is dropped."""
+    try:
+        with session() as db:
+            auth.sign_out(session=db, actor=actor)
+    except Exception as error:  # the session ends all the same
+        show_error(error)
+    st.session_state.clear()
 
 
 def project_picker(actor: Actor) -> None:

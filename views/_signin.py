@@ -9,7 +9,7 @@ from services import access, auth
 from services.access import Actor
 from services.errors import Forbidden, SignInFailed
 from services.models import Role
-from views._runtime import ACTOR_KEY, plain, session, settings, show_error
+from views._runtime import ACTOR_KEY, forget_session, plain, session, settings, show_error
 
 SESSION_NOTE = (
     "You stay signed in while this browser tab is open; refreshing the page or opening "
@@ -39,12 +39,7 @@ def gate() -> Actor:
 
 def sign_out(actor: Actor) -> None:
     """Records the sign-out, forgets the session and shows the sign-in form again."""
-    try:
-        with session() as db:
-            auth.sign_out(session=db, actor=actor)
-    except Exception as error:  # the session ends all the same
-        show_error(error)
-    st.session_state.clear()
+    forget_session(actor)
     st.session_state[_NOTICE_KEY] = "You are signed out."
     st.rerun()
 

@@ -14,12 +14,11 @@ import pyarrow.parquet as pq
 import pytest
 from sqlmodel import Session
 
-from services import datasets
 from services.config import Settings
 from services.models import DatasetPublic, JobPublic, JobState
 from services.profiling.report import latest_report, start_report
 from services.profiling.report_plan import plan_report
-from tests.support.actors import OPERATOR, PROJECT
+from tests.support.actors import OPERATOR, add_file
 from tests.support.jobs import wait_finished
 
 KAIZEN = str(Path(sys.executable).parent / "kaizen")
@@ -36,15 +35,7 @@ def _add(
 ) -> DatasetPublic:
     path = tmp_path / f"{len(list(tmp_path.glob('*.parquet')))}.parquet"
     pq.write_table(table, path)
-    return datasets.add_dataset(
-        actor=OPERATOR,
-        project_id=PROJECT,
-        session=session,
-        settings=settings,
-        source=path,
-        filename=path.name,
-        name=name,
-    ).dataset
+    return add_file(session, settings, path, name=name).dataset
 
 
 def _start(
@@ -207,14 +198,7 @@ def test_awkward_tables_finish_or_stop_at_the_limit(
     }
     wide = tmp_path / "wide.csv"  # CSV: ingesting 5,000 Parquet columns takes ~20 s
     wide.write_text("\n".join(",".join(f"{r}{i}" for i in range(5_000)) for r in "c123") + "\n")
-    added = datasets.add_dataset(
-        actor=OPERATOR,
-        project_id=PROJECT,
-        session=session,
-        settings=settings,
-        source=wide,
-        filename=wide.name,
-    )
+    added = add_file(session, settings, wide)
     started["5000 columns"] = _start(session, settings, added.dataset.id, time_limit_seconds=5)
     done = {name: _finished(session, job) for name, job in started.items()}
     for name, job in done.items():

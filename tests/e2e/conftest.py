@@ -2,9 +2,7 @@
 
 import os
 import shutil
-import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -14,7 +12,7 @@ from typing import IO
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from tests.support.e2e import ADMIN, create_user
+from tests.support.e2e import ADMIN, create_user, free_port, streamlit_command
 
 ROOT = Path(__file__).parents[2]
 CHROMIUM_ARGS = [
@@ -37,12 +35,6 @@ def _chromium() -> str:
     return path
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 def kaizen_home(tmp_path: Path) -> Path:
     """The app's KAIZEN_HOME for this test (the CLI and the server share it)."""
@@ -56,26 +48,14 @@ def start_app(tmp_path: Path, kaizen_home: Path) -> Iterator[Callable[..., str]]
     servers: list[tuple[subprocess.Popen[bytes], IO[str]]] = []
 
     def start(**env: str) -> str:
-        port = _free_port()
+        port = free_port()
         log_path = tmp_path / f"streamlit-{len(servers)}.log"
         log = log_path.open("w")
         # An empty secrets file: a developer's own [auth] must not turn these journeys to OIDC.
         secrets = tmp_path / "no-secrets.toml"
         secrets.touch()
         server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                str(ROOT / "app.py"),
-                "--server.port",
-                str(port),
-                "--server.address",
-                "127.0.0.1",
-                "--secrets.files",
-                str(secrets),
-            ],
+            streamlit_command(port, secrets),
             cwd=ROOT,
             env={**os.environ, "KAIZEN_HOME": str(kaizen_home), **env},
             stdout=log,

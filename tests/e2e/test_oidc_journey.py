@@ -6,9 +6,7 @@ import json
 import os
 import secrets
 import shutil
-import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -23,6 +21,7 @@ from sqlalchemy import create_engine
 from sqlmodel import Session, select
 
 from services.models import AuditEvent, User
+from tests.support.e2e import free_port, streamlit_command
 
 pytestmark = pytest.mark.e2e
 
@@ -38,12 +37,6 @@ def _missing(message: str) -> NoReturn:
     if os.environ.get("CI"):
         pytest.fail(message)  # in CI a missing tool is a failure, never a skip
     pytest.skip(message)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _wait_for(url: str, process: subprocess.Popen[bytes], log: Path, what: str) -> None:
@@ -151,19 +144,7 @@ def _app(tmp: Path, port: int, secrets_toml: str) -> Iterator[App]:
         "KAIZEN_OIDC_ROLES": json.dumps(ROLES),
         "KAIZEN_OIDC_ROLE_CLAIM": "groups",
     }
-    command = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        str(ROOT / "app.py"),
-        "--server.port",
-        str(port),
-        "--server.address",
-        "127.0.0.1",
-        "--secrets.files",
-        str(secrets_file),
-    ]
+    command = streamlit_command(port, secrets_file)
     url = f"http://127.0.0.1:{port}"
     log = tmp / "streamlit.log"
     with _running(command, env, log, f"{url}/_stcore/health", "streamlit"):
@@ -182,7 +163,7 @@ def node() -> str:
 
 @pytest.fixture(scope="module")
 def ports() -> tuple[int, int]:
-    return _free_port(), _free_port()
+    return free_port(), free_port()
 
 
 @pytest.fixture(scope="module")
@@ -322,7 +303,7 @@ def test_a_disabled_account_is_shut_out_at_once_and_can_sign_out(
 
 
 def test_missing_cookie_secret_refuses_to_open(context: BrowserContext, tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     metadata = "http://127.0.0.1:9/.well-known/openid-configuration"
     with _app(tmp_path, port, _secrets(port, metadata, cookie_secret=None)) as running:
         page = context.new_page()
@@ -333,7 +314,7 @@ def test_missing_cookie_secret_refuses_to_open(context: BrowserContext, tmp_path
 
 
 def test_unreachable_provider_refuses_to_open(context: BrowserContext, tmp_path: Path) -> None:
-    port, nobody = _free_port(), _free_port()
+    port, nobody = free_port(), free_port()
     metadata = f"http://127.0.0.1:{nobody}/.well-known/openid-configuration"
     with _app(tmp_path, port, _secrets(port, metadata)) as running:
         page = context.new_page()

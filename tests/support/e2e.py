@@ -2,6 +2,7 @@
 and signing in through the app's own form in a real browser."""
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -52,3 +53,27 @@ def create_user(home: Path, username: str, password: str, role: str = "admin") -
     """A local account made by the operator at the command line (password from stdin)."""
     command = ["create-admin"] if role == "admin" else ["create", "--role", role]
     kaizen(home, "users", *command, "--username", username, "--password-stdin", stdin=password)
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def streamlit_command(port: int, secrets_file: Path) -> list[str]:
+    """`streamlit run app.py` on loopback with only these secrets (never a developer's own)."""
+    return [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(ROOT / "app.py"),
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--secrets.files",
+        str(secrets_file),
+    ]

@@ -43,6 +43,7 @@ MIN_GLOBAL_ROWS = 50  # ...rather than explain fewer rows than this
 PROBE_ROWS = {"tree": 10, "linear": 100_000, "permutation": 1}  # the first chunk, timed
 CHUNK_SECONDS = 2.0  # later chunks take about this long, so the clock is read often
 SAFETY = 0.9  # plan to use this share of the time left
+FINISH_SECONDS, FINISH_SHARE = 0.2, 0.02  # kept back from the limit for the final assembly
 VALUE_DIGITS, DATA_DIGITS = 5, 7  # significant digits kept
 
 
@@ -110,7 +111,11 @@ def explain(
     (to 20 rows) if fewer than 50 rows would fit, and the work stops cleanly when time is up,
     with the rows done so far."""
     started = time.monotonic()
-    deadline = started + time_limit_seconds if time_limit_seconds else None
+    deadline = None
+    if time_limit_seconds:
+        # The rows end a little before the limit: the result is put together after them.
+        kept_back = max(FINISH_SECONDS, FINISH_SHARE * time_limit_seconds)
+        deadline = started + max(time_limit_seconds - kept_back, time_limit_seconds / 2)
     if len(rows) == 0 or len(background) == 0:
         raise InvalidInput("There are no rows to explain, or no background rows to compare with.")
     rows = checked_rows(pipeline, rows, "rows to explain")

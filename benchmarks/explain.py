@@ -98,7 +98,7 @@ def models(exp: Any) -> dict[str, tuple[Any, float]]:
         return full
 
     def create(model_id: str) -> Any:
-        quiet = {"verbose": -1} if model_id == "lightgbm" else {}  # LightGBM's own log: off
+        quiet = {"verbosity": -1} if model_id == "lightgbm" else {}  # LightGBM's own log: off
         return exp.create_model(model_id, verbose=False, **quiet)
 
     for name, model_id in (("LightGBM", "lightgbm"), ("Logistic Regression", "lr")):

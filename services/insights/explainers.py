@@ -86,7 +86,7 @@ def choose(estimator: Any, task: TaskName) -> Choice:
         raise InvalidInput(
             f"{name} gives no probabilities, so its predictions cannot be explained as chances."
         )
-    return Choice("permutation", "probability" if classifier else "value", "PermutationExplainer")
+    return Choice("permutation", "probability" if classifier else "value", "Permutation SHAP")
 
 
 def _tree_supported(estimator: Any, task: TaskName) -> bool:

@@ -1,7 +1,6 @@
 """A model's insights on the Models page: performance on the holdout, what drives it, single
 rows and what-if, and a comparison with another model of the same training."""
 
-import pandas as pd
 import streamlit as st
 
 from services.explain import ModelRef
@@ -53,7 +52,8 @@ def classification(diag: ClassificationDiagnostics) -> None:
     confusion = confusion_at(diag, threshold if threshold is not None else 0.5)
     left, right = st.columns(2)
     left.plotly_chart(charts.confusion_figure(confusion))
-    right.markdown(plain(confusion.reading))
+    at = f"At a threshold of {threshold:.2f}: " if threshold is not None else ""
+    right.markdown(at + plain(confusion.reading))
     left, right = st.columns(2)
     left.plotly_chart(charts.roc_figure(diag))
     right.plotly_chart(charts.pr_figure(diag))
@@ -107,7 +107,3 @@ def dependence(insights: ModelInsights) -> None:
     columns = st.columns(2)
     for position, curve in enumerate(insights.dependence):
         columns[position % 2].plotly_chart(charts.dependence_figure(curve))
-
-
-def importance_table(insights: ModelInsights) -> pd.DataFrame:
-    return pd.DataFrame(insights.importance(), columns=["feature", "mean |SHAP|"])

@@ -56,6 +56,8 @@ def use_tracking(settings: Settings) -> None:
     """Points this process's MLflow at the installation's store (job processes call it)."""
     import mlflow
 
+    # MLflow draws a progress bar on stderr for every download: noise in the CLI and logs.
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     settings.mlflow_dir.mkdir(parents=True, exist_ok=True)
     uri = tracking_uri(settings)
     mlflow.set_tracking_uri(uri)

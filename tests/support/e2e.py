@@ -32,7 +32,7 @@ def fill_sign_in(page: Page, username: str, password: str) -> None:
     page.get_by_role("button", name="Sign in").click()
 
 
-def kaizen(home: Path, *args: str, stdin: str = "") -> str:
+def kaizen(home: Path, *args: str, stdin: str = "", timeout: float = 120) -> str:
     """Runs the `kaizen` command on `home`; its output, or the test fails with its error."""
     done = subprocess.run(
         [str(Path(sys.executable).with_name("kaizen")), *args],
@@ -41,7 +41,7 @@ def kaizen(home: Path, *args: str, stdin: str = "") -> str:
         text=True,
         env={**os.environ, "KAIZEN_HOME": str(home)},
         cwd=ROOT,
-        timeout=120,
+        timeout=timeout,
         check=False,
     )
     if done.returncode != 0:

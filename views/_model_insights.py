@@ -32,9 +32,11 @@ def insights_tabs(ref: ModelRef, insights: ModelInsights) -> None:
 
 
 def metrics_row(metrics: dict[str, float | None]) -> None:
-    shown = {name: value for name, value in metrics.items() if value is not None}
-    for cell, (name, value) in zip(st.columns(len(shown) or 1), shown.items(), strict=False):
-        cell.metric(name, f"{value:.4g}")
+    """The metrics as figures, five to a row (more would truncate their values)."""
+    shown = [(name, value) for name, value in metrics.items() if value is not None]
+    for start in range(0, len(shown), 5):
+        for cell, (name, value) in zip(st.columns(5), shown[start : start + 5], strict=False):
+            cell.metric(name, f"{value:,.3f}" if abs(value) < 1000 else f"{value:,.0f}")
 
 
 def classification(diag: ClassificationDiagnostics) -> None:

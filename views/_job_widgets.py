@@ -38,7 +38,7 @@ def live_job(job_id: int) -> None:
     st.progress(job.progress, text=f"{job.kind.capitalize()} #{job.id}: {waiting}")
     left, right = st.columns([4, 1])
     left.caption(f"{_duration(job.elapsed_seconds)} elapsed · started by {plain(job.owner)}")
-    if not allowed(actor, Action.cancel_job):
+    if not (allowed(actor, Action.cancel_job) or job.owner == actor.username):
         return
     if right.button("Cancel", key=f"cancel-{job.id}", icon=":material/stop_circle:"):
         try:

@@ -15,12 +15,12 @@ from services.automl import tracking
 from services.automl.training import training_result
 from services.config import Settings, get_settings
 from services.db import dispose_engines, get_engine
-from services.errors import NotFound
+from services.errors import Forbidden, NotFound
 from services.insights.local import holdout_row, outcome, values_row
 from services.insights.store import INSIGHTS_DIR
-from services.models import JobPublic, JobState, Role, User
+from services.models import JobPublic, JobState, Membership, Role, User
 from tests.integration.test_cli_train import _env, _run, _stop_runners
-from tests.support.actors import OPERATOR
+from tests.support.actors import OPERATOR, PROJECT
 from tests.support.jobs import wait_finished
 
 NAME = "default-cancer-target"
@@ -139,3 +139,24 @@ def test_a_viewer_outside_the_project_cannot_reach_its_models(
         explain.registered_ref(session=session, settings=settings, actor=stranger, name=NAME)
     with pytest.raises(NotFound, match="no model 'nosuch'"):
         explain.model_ref(session=session, actor=OPERATOR, job_id=1, model_id="nosuch")
+
+
+def test_a_viewer_of_the_project_starts_an_insights_job_and_may_cancel_only_their_own(
+    db: tuple[Settings, Session],
+) -> None:
+    settings, session = db
+    member = User(username="member", role=Role.viewer)
+    session.add(member)
+    session.flush()
+    assert member.id is not None
+    session.add(Membership(user_id=member.id, project_id=PROJECT))
+    session.commit()
+    viewer = Actor(username="member", role=Role.viewer, user_id=member.id)
+    ref = explain.model_ref(session=session, actor=viewer, job_id=1, model_id="lightgbm")
+    job = explain.start_explaining(session=session, settings=settings, actor=viewer, ref=ref)
+    assert job.owner == "member" and job.kind == explain.KIND
+    with pytest.raises(Forbidden):  # the training is the operator's
+        jobs.cancel(session=session, settings=settings, actor=viewer, job_id=1)
+    cancelled = jobs.cancel(session=session, settings=settings, actor=viewer, job_id=job.id)
+    assert cancelled.cancel_requested or cancelled.state is JobState.cancelled
+    assert wait_finished(session, job.id, 120).state in (JobState.cancelled, JobState.succeeded)

@@ -139,7 +139,13 @@ def page() -> None:
             )
         )
     if ref.registered:
-        st.caption(plain(f"Registered as {ref.registered} (refit on all rows after judging)."))
+        st.caption(
+            plain(
+                f"Registered as {ref.registered}. The figures here are of the model as trained "
+                "on the training rows and judged on the holdout; the registered version may have "
+                "been refit on all rows after that."
+            )
+        )
     insights_section(ref)
 
 

@@ -32,6 +32,7 @@ class Action(StrEnum):
     delete_dataset = "delete_dataset"
     profile = "profile"  # start a full report
     train = "train"
+    explain = "explain"  # compute a model's insights (read-only, bounded, kept once per model)
     cancel_job = "cancel_job"
     view_all_jobs = "view_all_jobs"
     manage_users = "manage_users"
@@ -50,6 +51,7 @@ NEEDS: dict[Action, Role] = {
     Action.delete_dataset: Role.analyst,
     Action.profile: Role.analyst,
     Action.train: Role.analyst,
+    Action.explain: Role.viewer,
     Action.cancel_job: Role.analyst,
     Action.view_all_jobs: Role.admin,
     Action.manage_users: Role.admin,
@@ -68,6 +70,7 @@ _PHRASES = {
     Action.delete_dataset: "delete datasets",
     Action.profile: "start profiling reports",
     Action.train: "train models",
+    Action.explain: "compute model insights",
     Action.cancel_job: "cancel jobs",
     Action.view_all_jobs: "see every project's jobs",
     Action.manage_users: "manage users",

@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     heartbeat_timeout_seconds: float = Field(default=30.0, gt=0)
     # A full profiling report running longer than this is stopped (a job may ask for less).
     profile_time_limit_seconds: float = Field(default=600.0, gt=0)
+    # An insights job (metrics, SHAP, partial dependence of one model) fits in this many seconds.
+    explain_time_limit_seconds: float = Field(default=120.0, gt=0)
     # Local accounts: this many wrong passwords in a row lock an account for a while.
     max_failed_sign_ins: int = Field(default=5, ge=1)
     lockout_minutes: float = Field(default=15.0, gt=0)

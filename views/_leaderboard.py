@@ -104,22 +104,45 @@ def finished_training(job: JobPublic) -> None:
     if result is None:
         return
     if result.leaderboard:
-        leaderboard(result)
+        leaderboard(result, selectable=True)
+        _open_in_models(job, result)
     _chosen_model(job, result)
     _skipped_and_notes(result)
     _budget(result)
 
 
-def leaderboard(result: TrainingResult) -> None:
-    """The models best first (click a header to sort), and score against training time."""
+def leaderboard(result: TrainingResult, *, selectable: bool = False) -> None:
+    """The models best first (click a header to sort), and score against training time; once
+    the training ended, a row can be selected to open that model's insights."""
     frame = leaderboard_frame(result)
     st.dataframe(
         frame,
         hide_index=True,
         width="stretch",
         column_config={"seconds": st.column_config.NumberColumn(format="%.1f")},
+        key="leaderboard" if selectable else None,
+        on_select="rerun" if selectable else "ignore",
+        selection_mode="single-row",
     )
     st.plotly_chart(score_vs_time(frame, result))
+
+
+def _open_in_models(job: JobPublic, result: TrainingResult) -> None:
+    """A link to the Models page for the selected row (else the registered model)."""
+    ranked = result.ranked()
+    selection = st.session_state.get("leaderboard")
+    picked = selection.selection.rows if selection is not None else []
+    row = ranked[picked[0]] if picked else None
+    if row is None and result.model is not None:
+        row = next((r for r in ranked if r.model_id == result.model.model_id), None)
+    row = row or ranked[0]
+    st.page_link(
+        "views/models.py",
+        label=f"Metrics and explanations of {row.name}",
+        icon=":material/insights:",
+        query_params={"job": str(job.id), "model": row.model_id},
+    )
+    st.caption("Select a row of the leaderboard to open another model.")
 
 
 def leaderboard_frame(result: TrainingResult) -> pd.DataFrame:

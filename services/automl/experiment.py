@@ -1,7 +1,6 @@
 """PyCaret made fit for a job: its log kept out of the working directory, its setup run under
 the budget, and the chosen model refit on all rows only when the budget affords it."""
 
-import copy
 import os
 from pathlib import Path
 from typing import Any
@@ -86,6 +85,4 @@ def finalized(search: Search, chosen: Trained) -> tuple[Any, bool]:
         "The budget left no time to refit the chosen model on all rows: it is kept as trained "
         f"on the training rows ({100 - round(HOLDOUT_FRACTION * 100)}%)."
     )
-    pipeline = copy.deepcopy(search.exp.pipeline)
-    pipeline.steps.append(("actual_estimator", chosen.model))
-    return pipeline, False
+    return search.pipeline_of(chosen.model), False

@@ -17,6 +17,7 @@ class LeaderboardRow(BaseModel):
     holdout: dict[str, float | None]
     seconds: float  # cross-validation, refit and holdout scoring
     run_id: str | None = None  # its MLflow child run
+    pipeline_sha256: str | None = None  # of the pipeline file in that run (insights load it)
 
 
 class ChosenModel(BaseModel):

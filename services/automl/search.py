@@ -1,6 +1,7 @@
 """The model search of a training job: each candidate cross-validated under the budget's hard
 limit, scored on the holdout, logged as an MLflow child run, and added to the leaderboard."""
 
+import copy
 import logging
 import time
 from collections.abc import Callable
@@ -72,7 +73,7 @@ class Search:
             return None
         model, cv, holdout, seconds = scored
         row = LeaderboardRow(model_id=model_id, name=name, cv=cv, holdout=holdout, seconds=seconds)
-        row.run_id = _log_child(row, model)
+        row.run_id, row.pipeline_sha256 = _log_child(row, model, self.pipeline_of(model))
         self.trained[model_id] = Trained(row=row, model=model)
         self.result.leaderboard.append(row)
         self.on_change(f"{name} scored")
@@ -140,6 +141,12 @@ class Search:
             return True
         return score > than if self.result.greater_is_better else score < than
 
+    def pipeline_of(self, model: Any) -> Any:
+        """The experiment's fitted preprocessing with `model` at its end: what predicts."""
+        pipeline = copy.deepcopy(self.exp.pipeline)
+        pipeline.steps.append(("actual_estimator", model))
+        return pipeline
+
     def _create(self, estimator: Any) -> Any:
         return self.exp.create_model(estimator, fold=self.folds, verbose=False)
 
@@ -149,8 +156,11 @@ class Search:
         return scores
 
 
-def _log_child(row: LeaderboardRow, model: Any) -> str:
+def _log_child(row: LeaderboardRow, model: Any, pipeline: Any) -> tuple[str, str]:
+    """The model's child run: its settings, scores and pipeline; the run id and file digest."""
     import mlflow
+
+    from services.automl.tracking import log_candidate
 
     with mlflow.start_run(run_name=row.name, nested=True) as run:
         mlflow.set_tag("kaizen.model_id", row.model_id)
@@ -158,7 +168,8 @@ def _log_child(row: LeaderboardRow, model: Any) -> str:
         metrics = {f"cv {k}": v for k, v in row.cv.items() if v is not None}
         metrics |= {f"holdout {k}": v for k, v in row.holdout.items() if v is not None}
         mlflow.log_metrics(metrics | {"seconds": row.seconds})
-    return str(run.info.run_id)
+        digest = log_candidate(pipeline)
+    return str(run.info.run_id), digest
 
 
 def _params(model: Any) -> dict[str, str]:

@@ -23,6 +23,11 @@ from services.models import Dataset
 
 MODEL_NAME = "model"  # the model's name inside its run
 MODEL_FILE = "model.pkl"  # what mlflow.sklearn writes in the cloudpickle format
+# Every leaderboard model, as trained on the training rows, in its child run (for insights).
+PIPELINE_DIR, PIPELINE_FILE = "pipeline", "pipeline.pkl"
+# The training's split in its parent run: the holdout and a sample of the training rows.
+SPLIT_DIR, HOLDOUT_FILE, TRAIN_SAMPLE_FILE = "data", "holdout.parquet", "train_sample.parquet"
+TRAIN_SAMPLE_ROWS = 2_000
 # What serving a model needs, pinned to the versions that trained it (no UI, no profiling).
 SERVING_PACKAGES = [
     "pycaret-core",
@@ -146,12 +151,72 @@ def load_pipeline(settings: Settings, model_uri: str, expected_sha256: str) -> A
     use_tracking(settings)
     with tempfile.TemporaryDirectory() as scratch:
         local = Path(mlflow.artifacts.download_artifacts(model_uri, dst_path=scratch))
-        if _sha256(local / MODEL_FILE) != expected_sha256:
-            raise InvalidInput(
-                "The stored model file does not match the one training wrote, so it was not "
-                "loaded. Train the model again; an admin should check the MLflow artifact store."
-            )
+        _check_digest(local / MODEL_FILE, expected_sha256)
         return mlflow.sklearn.load_model(str(local))
+
+
+def log_candidate(pipeline: Any) -> str:
+    """Writes a leaderboard model's pipeline into the active (child) run; its file's SHA-256.
+
+    Plain cloudpickle, for the reason `log_model` gives; `load_candidate` checks the digest."""
+    import cloudpickle
+    import mlflow
+
+    with tempfile.TemporaryDirectory() as scratch:
+        path = Path(scratch) / PIPELINE_FILE
+        with path.open("wb") as handle:
+            cloudpickle.dump(pipeline, handle)
+        mlflow.log_artifact(str(path), PIPELINE_DIR)
+        return _sha256(path)
+
+
+def load_candidate(settings: Settings, run_id: str, expected_sha256: str) -> Any:
+    """A leaderboard model's pipeline, loaded only if its file is the one training wrote."""
+    import cloudpickle
+    import mlflow
+
+    use_tracking(settings)
+    with tempfile.TemporaryDirectory() as scratch:
+        local = mlflow.artifacts.download_artifacts(
+            run_id=run_id, artifact_path=f"{PIPELINE_DIR}/{PIPELINE_FILE}", dst_path=scratch
+        )
+        _check_digest(Path(local), expected_sha256)
+        with Path(local).open("rb") as handle:
+            return cloudpickle.load(handle)
+
+
+def log_split(holdout: pd.DataFrame, train: pd.DataFrame) -> None:
+    """The holdout rows and a sample of the training rows (features and target) in the active
+    run: insights judge every model on the same holdout, and explain against the training."""
+    import mlflow
+
+    sample = train.sample(min(len(train), TRAIN_SAMPLE_ROWS), random_state=0)
+    with tempfile.TemporaryDirectory() as scratch:
+        for frame, name in ((holdout, HOLDOUT_FILE), (sample, TRAIN_SAMPLE_FILE)):
+            frame.to_parquet(Path(scratch) / name)
+            mlflow.log_artifact(str(Path(scratch) / name), SPLIT_DIR)
+
+
+def load_split(settings: Settings, run_id: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The holdout and the training sample a training logged (see `log_split`)."""
+    import mlflow
+
+    use_tracking(settings)
+    with tempfile.TemporaryDirectory() as scratch:
+        local = Path(
+            mlflow.artifacts.download_artifacts(
+                run_id=run_id, artifact_path=SPLIT_DIR, dst_path=scratch
+            )
+        )
+        return pd.read_parquet(local / HOLDOUT_FILE), pd.read_parquet(local / TRAIN_SAMPLE_FILE)
+
+
+def _check_digest(path: Path, expected_sha256: str) -> None:
+    if _sha256(path) != expected_sha256:
+        raise InvalidInput(
+            "The stored model file does not match the one training wrote, so it was not "
+            "loaded. Train the model again; an admin should check the MLflow artifact store."
+        )
 
 
 def _sha256(path: Path) -> str:

@@ -109,6 +109,10 @@ def train_job(
     title = f"{dataset.name} v{dataset.version}: {request.target}"
     with tracking.parent_run(result.experiment_id, tags, title) as run:
         tracking.log_inputs(ctx.settings, dataset, prepared.frame, plan)
+        tracking.log_split(
+            _labelled(experiment.X_test, experiment.y_test),
+            _labelled(experiment.X_train, experiment.y_train),
+        )
         result.parent_run_id = str(run.info.run_id)
         search = Search(
             experiment=experiment,
@@ -125,6 +129,11 @@ def train_job(
         result.elapsed_seconds = round(budget.elapsed(), 2)
     ctx.progress(1.0, "Done")
     return result.model_dump(mode="json")
+
+
+def _labelled(features: Any, target: Any) -> Any:
+    """Features with the target as the last column (PyCaret keeps them apart)."""
+    return features.assign(**{str(target.name): target.to_numpy()})
 
 
 def _refine_and_choose(search: Search, request: TrainingOptions) -> Trained | None:

@@ -10,6 +10,7 @@ from typing import Any
 from services.access import operator
 from services.automl import tracking
 from services.cli import datasets as cli_datasets
+from services.cli import explain as cli_explain
 from services.cli import jobs as cli_jobs
 from services.cli import models as cli_models
 from services.cli import profile as cli_profile
@@ -79,6 +80,7 @@ def _parser() -> argparse.ArgumentParser:
     init.set_defaults(handler=_init)
 
     cli_datasets.register(groups, common)
+    cli_explain.register(groups, common)
     cli_jobs.register(groups, common)
     cli_models.register(groups, common)
     cli_profile.register(groups, common)

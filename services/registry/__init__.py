@@ -4,9 +4,10 @@ and their aliases; the app database keeps who may move an alias, and how it move
 
 from services.registry.catalog import aliases, get_model, get_version, list_models
 from services.registry.compare import compare
-from services.registry.moves import history, promote, rollback
+from services.registry.moves import history, promote, rollback, rollback_targets
 from services.registry.promotions import (
     approve,
+    decided_requests,
     pending_requests,
     reject,
     request_promotion,
@@ -33,6 +34,7 @@ __all__ = [
     "aliases",
     "approve",
     "compare",
+    "decided_requests",
     "get_model",
     "get_version",
     "history",
@@ -42,5 +44,6 @@ __all__ = [
     "reject",
     "request_promotion",
     "rollback",
+    "rollback_targets",
     "withdraw",
 ]

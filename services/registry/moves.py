@@ -65,6 +65,17 @@ def rollback(
     return apply_move(session, settings, move)
 
 
+def rollback_targets(
+    *, session: Session, settings: Settings, actor: Actor, name: str
+) -> dict[str, int]:
+    """Alias -> the version a rollback would move it back to, for each alias that has one."""
+    model = get_model(session=session, settings=settings, actor=actor, name=name)
+    targets = {
+        alias: _previous(session, name, alias, version) for alias, version in model.aliases.items()
+    }
+    return {alias: version for alias, version in sorted(targets.items()) if version is not None}
+
+
 def history(*, session: Session, settings: Settings, actor: Actor, name: str) -> list[AliasEvent]:
     """Every move of the model's aliases, newest first."""
     get_model(session=session, settings=settings, actor=actor, name=name)  # visible, or NotFound

@@ -83,6 +83,20 @@ def pending_requests(
     ]
 
 
+def decided_requests(
+    *, session: Session, actor: Actor, limit: int = 20
+) -> list[PromotionRequestPublic]:
+    """The latest approved, rejected or withdrawn requests, newest first (admins)."""
+    require(session, actor, Action.decide_promotion)
+    query = (
+        select(PromotionRequest)
+        .where(PromotionRequest.state != PromotionState.pending)
+        .order_by(col(PromotionRequest.decided_at).desc(), col(PromotionRequest.id).desc())
+        .limit(limit)
+    )
+    return [_public(request) for request in session.exec(query)]
+
+
 def approve(
     *,
     session: Session,

@@ -379,10 +379,16 @@ def test_rollback_moves_the_alias_back_one_step_at_a_time(
             reason="bad in production",
         )
 
+    def targets() -> dict[str, int]:
+        return registry.rollback_targets(
+            session=session, settings=settings, actor=OPERATOR, name=trained.name
+        )
+
     with pytest.raises(InvalidInput, match="nothing to roll back to"):
         roll_back()
     promote(dt, "first model")
     promote(lr, "better model")
+    assert targets() == {"production": dt}
     back = roll_back()
     assert (back.from_version, back.to_version, back.revision, back.kind.value) == (
         lr,
@@ -394,6 +400,7 @@ def test_rollback_moves_the_alias_back_one_step_at_a_time(
     assert _recorded(session, trained.name, "production") == (dt, 3)
     with pytest.raises(InvalidInput, match="nothing to roll back to"):
         roll_back()  # dt was the first to hold it
+    assert targets() == {}
 
     history = registry.history(
         session=session, settings=settings, actor=OPERATOR, name=trained.name

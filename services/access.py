@@ -38,6 +38,10 @@ class Action(StrEnum):
     manage_users = "manage_users"
     manage_projects = "manage_projects"
     read_audit = "read_audit"
+    view_models = "view_models"  # the registry: models, versions, aliases, their history
+    request_promotion = "request_promotion"
+    decide_promotion = "decide_promotion"  # approve or reject someone's request
+    promote = "promote"  # move an alias at once, or roll it back
 
 
 NEEDS: dict[Action, Role] = {
@@ -53,6 +57,10 @@ NEEDS: dict[Action, Role] = {
     Action.manage_users: Role.admin,
     Action.manage_projects: Role.admin,
     Action.read_audit: Role.admin,
+    Action.view_models: Role.viewer,
+    Action.request_promotion: Role.analyst,
+    Action.decide_promotion: Role.admin,
+    Action.promote: Role.admin,
 }
 
 _PHRASES = {
@@ -68,6 +76,10 @@ _PHRASES = {
     Action.manage_users: "manage users",
     Action.manage_projects: "manage projects",
     Action.read_audit: "read the audit log",
+    Action.view_models: "see the model registry",
+    Action.request_promotion: "request promotions",
+    Action.decide_promotion: "approve or reject promotions",
+    Action.promote: "move model aliases",
 }
 
 

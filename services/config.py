@@ -1,11 +1,15 @@
 """Application settings: one pydantic-settings object, read from KAIZEN_* variables."""
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_ALIAS = re.compile(r"[A-Za-z0-9_-]{1,100}")
+_RESERVED_ALIAS = re.compile(r"latest|[vV]\d+", re.IGNORECASE)
 
 
 class Settings(BaseSettings):
@@ -46,6 +50,25 @@ class Settings(BaseSettings):
     # MLflow tracking and registry; None: a SQLite store and artifacts under `home`
     # (MLflow's own MLFLOW_TRACKING_URI, when set, wins: it is how MLflow users point tools).
     mlflow_tracking_uri: str | None = None
+    # The registry aliases admins may move, as JSON: KAIZEN_MODEL_ALIASES='["production","qa"]'.
+    model_aliases: list[str] = Field(
+        default_factory=lambda: ["production", "staging", "champion", "challenger"]
+    )
+    # A deployment with one admin: they may approve their own promotion requests (no four-eyes).
+    single_admin: bool = False
+
+    @field_validator("model_aliases")
+    @classmethod
+    def _mlflow_aliases(cls, aliases: list[str]) -> list[str]:
+        """Names MLflow accepts as aliases ("latest" and "v3" are its own), each once."""
+        cleaned = [a.strip() for a in aliases]
+        bad = [a for a in cleaned if not _ALIAS.fullmatch(a) or _RESERVED_ALIAS.fullmatch(a)]
+        if bad or not cleaned or len(set(cleaned)) != len(cleaned):
+            raise ValueError(
+                f"model aliases must be distinct names of letters, digits, _ or -, not "
+                f"'latest' or 'v<number>'; got {aliases}"
+            )
+        return cleaned
 
     @property
     def datasets_dir(self) -> Path:

@@ -51,3 +51,11 @@ class SignInFailed(KaizenError):
 
 class Misconfigured(KaizenError):
     """The installation's settings are unusable; the message says what to fix."""
+
+
+class Conflict(KaizenError):
+    """Someone else changed the same thing meanwhile; reload and decide again."""
+
+
+class Unavailable(KaizenError):
+    """A service Kaizen relies on (the MLflow registry) failed; nothing was changed."""

@@ -232,3 +232,77 @@ class JobPublic(JobBase):
             return 0.0
         end = self.finished_at or utcnow()
         return max(0.0, (end - self.started_at).total_seconds())
+
+
+class AliasHolder(SQLModel, table=True):
+    """The version holding one alias of a registered model: the app's record, which MLflow
+    follows. `revision` counts the alias's moves: a move names the revision it saw, so of two
+    admins moving it at once exactly one succeeds (compare-and-set)."""
+
+    __table_args__ = (
+        UniqueConstraint("model_name", "alias", name="uq_aliasholder_model_name_alias"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    model_name: str = Field(max_length=500)
+    alias: str = Field(max_length=100)
+    version: int | None = None  # None: no version holds it yet
+    revision: int = 0
+    project_id: int | None = Field(default=None, foreign_key="project.id", index=True)
+    updated_at: datetime = Field(default_factory=utcnow)
+    updated_by: str = Field(default="", max_length=200)
+
+
+class PromotionState(StrEnum):
+    pending = "pending"
+    approved = "approved"
+    rejected = "rejected"
+    withdrawn = "withdrawn"
+
+
+class PromotionRequestBase(SQLModel):
+    project_id: int | None = Field(default=None, foreign_key="project.id", index=True)
+    model_name: str = Field(index=True, max_length=500)
+    version: int
+    alias: str = Field(max_length=100)
+    reason: str = Field(max_length=2000)
+    requested_by: str = Field(max_length=200)
+    requested_at: datetime = Field(default_factory=utcnow)
+    state: PromotionState = Field(default=PromotionState.pending, index=True)
+    expected_revision: int = 0  # the alias's revision when the request was made
+    decided_by: str | None = Field(default=None, max_length=200)
+    decided_at: datetime | None = None
+    decision_note: str | None = Field(default=None, max_length=2000)
+
+
+class PromotionRequest(PromotionRequestBase, table=True):
+    """An analyst's request to move an alias to a version, until an admin decides it (shown as
+    services.registry.PromotionRequestPublic, with the comparison the decision needs)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+
+
+class MoveKind(StrEnum):
+    promoted = "promoted"  # directly, by an admin or the operator
+    approved = "approved"  # an approved request
+    rolled_back = "rolled_back"  # back to the version that held the alias before
+
+
+class AliasMoveBase(SQLModel):
+    model_name: str = Field(index=True, max_length=500)
+    alias: str = Field(max_length=100)
+    from_version: int | None = None
+    to_version: int
+    revision: int  # the alias's revision after this move
+    kind: MoveKind
+    by: str = Field(max_length=200)
+    reason: str = Field(max_length=2000)
+    request_id: int | None = Field(default=None, foreign_key="promotionrequest.id")
+    project_id: int | None = Field(default=None, foreign_key="project.id")
+
+
+class AliasMove(AliasMoveBase, table=True):
+    """One move of an alias, the history rollbacks read (shown as services.registry.AliasEvent)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow)

@@ -26,6 +26,12 @@ AUDIT_ACTIONS = [
     "project.member",
     "project.leave",
     "user.remove",
+    "model.promotion_requested",
+    "model.promotion_approved",
+    "model.promotion_rejected",
+    "model.promotion_withdrawn",
+    "model.promoted",
+    "model.rolled_back",
 ]
 AUDIT_LIMIT = 500
 

@@ -1,4 +1,5 @@
-"""Admin page: users and their roles, projects and their members, and the audit log.
+"""Admin page: users and their roles, projects and their members, promotion requests to
+decide, and the audit log.
 Only admins have it in their navigation; every service called here checks the role again."""
 
 from collections.abc import Callable
@@ -10,6 +11,7 @@ import streamlit as st
 from services import projects, users
 from services.models import ProjectPublic, Role, UserPublic
 from views._audit_log import audit_tab
+from views._promotions import promotions_tab
 from views._runtime import current_actor, plain, read_or_stop, session, settings, show_error
 
 ROLES = [r.value for r in Role]
@@ -267,10 +269,14 @@ def _members(project: ProjectPublic, people: list[UserPublic]) -> None:
 st.title("Admin")
 if flash := st.session_state.pop("admin-flash", None):
     st.success(plain(flash), icon=":material/check_circle:")
-people_tab, teams_tab, log_tab = st.tabs(["Users", "Projects", "Audit log"])
+people_tab, teams_tab, promotion_tab, log_tab = st.tabs(
+    ["Users", "Projects", "Promotions", "Audit log"]
+)
 with people_tab:
     users_tab()
 with teams_tab:
     projects_tab()
+with promotion_tab:
+    promotions_tab()
 with log_tab:
     audit_tab()

@@ -282,6 +282,7 @@ def lineage_tags(
     """What a run and its registered version are traced back to."""
     return {
         "kaizen.job_id": str(job_id),
+        "kaizen.project_id": str(dataset.project_id),  # who may see it in the registry
         "kaizen.owner": owner,
         "kaizen.dataset_id": str(dataset.id),
         "kaizen.dataset_name": dataset.name,

@@ -12,6 +12,7 @@ from services.automl import tracking
 from services.cli import datasets as cli_datasets
 from services.cli import explain as cli_explain
 from services.cli import jobs as cli_jobs
+from services.cli import models as cli_models
 from services.cli import profile as cli_profile
 from services.cli import train as cli_train
 from services.cli import users as cli_users
@@ -81,6 +82,7 @@ def _parser() -> argparse.ArgumentParser:
     cli_datasets.register(groups, common)
     cli_explain.register(groups, common)
     cli_jobs.register(groups, common)
+    cli_models.register(groups, common)
     cli_profile.register(groups, common)
     cli_train.register(groups, common)
     cli_users.register(groups, common)

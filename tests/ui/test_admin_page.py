@@ -1,5 +1,5 @@
 """The Admin page with AppTest: users and roles, projects and members, the audit log. Every
-change shows a message and lands in the audit log."""
+change shows a message and lands in the audit log. (Its Promotions tab: test_registry_page.)"""
 
 from datetime import date, timedelta
 
@@ -52,7 +52,7 @@ def test_users_listed_and_a_role_changed_with_its_reason_audited(
     session: Session, admin: Actor, analyst: Actor
 ) -> None:
     at = admin_page(admin)
-    assert [t.label for t in at.tabs] == ["Users", "Projects", "Audit log"]
+    assert [t.label for t in at.tabs] == ["Users", "Projects", "Promotions", "Audit log"]
     assert users_table(at) == [
         ["ana", "analyst", "local", True, False],
         ["boss", "admin", "local", True, False],

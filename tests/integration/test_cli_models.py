@@ -144,9 +144,12 @@ def test_without_json_a_person_reads_lines(
     assert moved.stdout == f"{trained.name}@staging is now version {lr} (was no version)\n"
     listed = _in_process(capsys, "models", "list").stdout.splitlines()
     assert listed[0] == f"{trained.name}  (2 versions; staging=v{lr})"
-    assert [line for line in listed if "[staging]" in line] == [
-        line for line in listed if line.startswith(f"  v{lr} ")
+    block = listed[
+        1 : next((i for i, x in enumerate(listed[1:], 1) if not x.startswith(" ")), None)
     ]
+    assert [line for line in block if "[staging]" in line] == [
+        line for line in block if line.startswith(f"  v{lr} ")
+    ]  # only this model's versions: the home has other models with a v1 too
     history = _in_process(capsys, "models", "history", trained.name).stdout.splitlines()
     assert len(history) == 1
     assert history[0].endswith(

@@ -12,6 +12,7 @@ from sqlmodel import Session
 from services.config import Settings, get_settings
 from services.db import dispose_engines, get_engine, migrate
 from tests.support.jobs import FAST_JOBS, stop_runners
+from tests.support.mlflow_env import mlflow_environment_kept
 
 if TYPE_CHECKING:
     from tests.support.registry import TrainedHome
@@ -54,6 +55,14 @@ def engine(settings: Settings) -> Engine:
 def session(engine: Engine) -> Iterator[Session]:
     with Session(engine, expire_on_commit=False) as active:
         yield active
+
+
+@pytest.fixture(autouse=True)
+def _mlflow_environment_kept() -> Iterator[None]:
+    """MLflow's set_tracking_uri also sets MLFLOW_TRACKING_URI in os.environ: without this,
+    a test's store would become every later test's (and their subprocesses')."""
+    with mlflow_environment_kept():
+        yield
 
 
 @pytest.fixture(scope="session")

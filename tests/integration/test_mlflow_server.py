@@ -111,7 +111,7 @@ def test_training_listing_promoting_and_loading_through_a_tracking_server(
     frame.to_csv(path, index=False)
     dataset = add_file(session, settings, path, name="cancer").dataset
     options = TrainingOptions(
-        dataset_id=dataset.id, target="target", include_models=["lr"], budget_seconds=30
+        dataset_id=dataset.id, target="target", include_models=["lr"], budget_seconds=90
     )
     job = start_training(session=session, settings=settings, actor=OPERATOR, options=options)
     job = wait_finished(session, job.id, TRAIN_WAIT)

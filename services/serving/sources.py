@@ -16,11 +16,10 @@ from services.automl import tracking
 from services.config import Settings
 from services.serving import ServingSettings
 from services.serving.loaded import LoadedModel, ready_model
-from services.serving.schema import ModelSchema, build_schema
+from services.serving.schema import build_schema
 
 log = logging.getLogger("kaizen.serving")
 BACKGROUND_ROWS = 100  # training rows kept in memory as SHAP's baseline (?explain=true)
-KEYS_FILE, SCHEMA_FILE = "api_keys.json", "schema.json"  # in a bundle directory
 
 
 @dataclass(frozen=True)
@@ -117,12 +116,12 @@ class BundleSource:
         self.keys: list[Any] = []
 
     def plan(self) -> list[Planned]:
+        from services.serving.bundle import KEYS_FILE
         from services.serving.keys import keys_from_file
 
         keys: list[Any] = []
         for directory in self.directories:
-            if (directory / KEYS_FILE).exists():
-                keys += keys_from_file(directory / KEYS_FILE)
+            keys += keys_from_file(directory / KEYS_FILE)
         self.keys = keys  # a reload reads revocations too: the file is the list of valid keys
         return [self._planned(d) for d in self.directories]
 
@@ -132,24 +131,26 @@ class BundleSource:
         return verify_key_in(self.keys, secret)
 
     def _planned(self, directory: Path) -> Planned:
-        from services.serving.bundle import read_bundle
+        from services.serving import bundle
 
-        try:  # the name and version without loading the model (a reload compares them)
-            named = ModelSchema.model_validate_json((directory / SCHEMA_FILE).read_bytes())
+        try:  # the name, version and digest without loading the model: a reload compares them
+            manifest = bundle.Manifest.model_validate_json(
+                (directory / bundle.MANIFEST_FILE).read_bytes()
+            )
         except (OSError, ValueError) as error:
             return _failing(directory.name, 0, error)
 
         def load() -> LoadedModel:
-            bundle = read_bundle(directory)
+            found = bundle.read_bundle(directory, manifest.sha256)
             return ready_model(
-                bundle.schema,
-                bundle.pipeline,
-                digest=str(getattr(bundle, "sha256", "")),
+                found.schema,
+                found.pipeline,
+                digest=found.sha256,
                 max_rows=self.serving.max_rows,
                 unknown_columns=self.serving.unknown_columns,
             )
 
-        return Planned(name=named.name, version=named.version, digest=None, load=load)
+        return Planned(manifest.name, manifest.version, manifest.sha256, load)
 
 
 def _failing(name: str, version: int, error: Exception) -> Planned:

@@ -11,16 +11,15 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from services import audit, jobs, registry
+from services import audit, jobs
 from services.access import Action, Actor, as_params, can_see, from_params, require
 from services.config import Settings
 from services.errors import Conflict, InvalidInput, NotFound
 from services.job_runner import JobContext
 from services.models import JobPublic, utcnow
 from services.registry import ModelVersionPublic
-from services.registry.catalog import check_alias, holder
 from services.serving import bundle
-from services.serving.assemble import assemble
+from services.serving.assemble import assemble, choose_version
 from services.serving.image import Built, build_image, check_tag
 from services.serving_models import Publication, PublicationPublic
 
@@ -187,21 +186,12 @@ def _resolve(
     """The version to publish: given, or the one holding the alias; the actor must see it."""
     if (version is None) == (alias is None):
         raise InvalidInput("Say what to publish: a version number or an alias (one of them).")
-    model = registry.get_model(session=session, settings=settings, actor=who, name=name)
-    if alias is not None:
-        check_alias(settings, alias)
-        held = holder(session, name, alias)
-        if held is None or held.version is None:
-            raise InvalidInput(
-                f"No version of {name} holds '{alias}' yet: promote one, or publish a version."
-            )
-        version = held.version
-    chosen = next((v for v in model.versions if v.version == version), None)
-    if chosen is None:
-        raise NotFound(f"The model '{name}' has no version {version} that you can see.")
-    if not (chosen.sha256 and chosen.run_id and chosen.target):
+    chosen = choose_version(
+        session=session, settings=settings, actor=who, name=name, version=version, alias=alias
+    )
+    if not (chosen.run_id and chosen.target):
         raise InvalidInput(
-            f"Version {version} of {name} was trained before Kaizen recorded its digest and "
+            f"Version {chosen.version} of {name} was trained before Kaizen recorded its "
             "training data, so it cannot be published. Train it again."
         )
     return chosen

@@ -10,14 +10,47 @@ from typing import Any
 
 from sqlmodel import Session
 
+from services import registry
 from services.access import Actor
 from services.automl import tracking
 from services.config import Settings
-from services.errors import InvalidInput
+from services.errors import InvalidInput, NotFound
 from services.registry import ModelVersionPublic
+from services.registry.catalog import check_alias, holder
 from services.serving import bundle
 from services.serving.keys import export_keys
 from services.serving.schema import ModelSchema, build_schema
+
+
+def choose_version(
+    *,
+    session: Session,
+    settings: Settings,
+    actor: Actor,
+    name: str,
+    version: int | None = None,
+    alias: str | None = None,
+) -> ModelVersionPublic:
+    """A version of `name` the actor may see: `version`, the one holding `alias`, or (neither
+    given) the newest; one without a recorded digest is refused (it cannot be checked)."""
+    model = registry.get_model(session=session, settings=settings, actor=actor, name=name)
+    if alias is not None:
+        check_alias(settings, alias)
+        held = holder(session, name, alias)
+        if held is None or held.version is None:
+            raise InvalidInput(
+                f"No version of {name} holds '{alias}' yet: promote one, or give a version."
+            )
+        version = held.version
+    chosen = next((v for v in model.versions if version in (None, v.version)), None)
+    if chosen is None:
+        raise NotFound(f"The model '{name}' has no version {version} that you can see.")
+    if not chosen.sha256:
+        raise InvalidInput(
+            f"Version {chosen.version} of {name} was trained before Kaizen recorded its "
+            "model file's digest, so it cannot be checked before loading. Train it again."
+        )
+    return chosen
 
 
 def assemble(

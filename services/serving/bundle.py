@@ -202,6 +202,7 @@ class Replacement:
         target.parent.mkdir(parents=True, exist_ok=True)
         self.target = target
         self.staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.new-", dir=target.parent))
+        self.staging.chmod(0o755)  # mkdtemp's 0700 would keep the bundle from its readers
         self._old: Path | None = None
         self._swapped = False
 

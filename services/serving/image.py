@@ -117,8 +117,9 @@ def _context(scratch: Path, bundle_dir: Path) -> Path:
 def _run_build(engine: Engine, context: Path, tag: str, log_path: Path, timeout: float) -> None:
     command = [*engine.command, "build", "--target", TARGET, "-t", tag]
     if engine.name == "podman":
-        # Package downloads need the host's network and, behind a TLS-inspecting proxy, its CAs.
-        command += ["--network=host"]
+        # Docker's format keeps the HEALTHCHECK (OCI's has none). Package downloads need the
+        # host's network and, behind a TLS-inspecting proxy, its CAs.
+        command += ["--format", "docker", "--network=host"]
         if _HOST_CA.is_file():
             command += ["-v", f"{_HOST_CA.parent}:{_HOST_CA.parent}:ro"]
     command.append(str(context))

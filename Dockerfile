@@ -1,0 +1,50 @@
+# Kaizen Studio images.
+#
+# Target `api`: one published model's REST API. Its build context holds this Dockerfile, the
+# `services` package and the bundle `kaizen publish --bundle` wrote; `kaizen publish --image
+# TAG` stages exactly that and builds it. By hand, from the project root with the bundle
+# inside it:  docker build --target api --build-arg BUNDLE=path/to/bundle -t TAG .
+#
+# Target `app`: the Streamlit studio (`docker build --target app -t kaizen-studio .`).
+
+ARG PYTHON_IMAGE=python:3.11-slim
+
+# ---- the model's packages, in a virtual environment (pip and its caches stay here)
+FROM ${PYTHON_IMAGE} AS api-builder
+ARG BUNDLE=bundle
+# pip trusts the system's CA store: the one in the image, or the host's mounted over it when a
+# TLS-inspecting proxy stands between the build and the package index.
+ENV PIP_CERT=/etc/ssl/certs/ca-certificates.crt \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_NO_CACHE_DIR=1
+RUN python -m venv /opt/venv
+COPY ${BUNDLE}/requirements.txt /tmp/requirements.txt
+# The bundle pins every package the model and the server import, their dependencies included:
+# nothing is resolved here, so the image runs the versions the model was trained with. The
+# packages' own test suites (a sixth of the size) and pip itself are not needed to serve.
+RUN /opt/venv/bin/pip install --no-deps --only-binary=:all: -r /tmp/requirements.txt \
+    && /opt/venv/bin/pip uninstall --yes pip setuptools \
+    && find /opt/venv -depth -type d -name tests -exec rm -rf {} +
+
+# ---- the API: the venv, the services package and the bundle; non-root, no build tools
+FROM ${PYTHON_IMAGE} AS api
+ARG BUNDLE=bundle
+RUN useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin kaizen
+COPY --from=api-builder /opt/venv /opt/venv
+WORKDIR /srv
+COPY services/ /srv/services/
+RUN python -m compileall -q /srv/services
+COPY ${BUNDLE}/ /bundle/
+# PyCaret opens a log file in the working directory when it is imported: not in read-only /srv.
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    KAIZEN_HOME=/tmp/kaizen \
+    PYCARET_CUSTOM_LOGGING_PATH=/tmp/pycaret.log \
+    PYCARET_CUSTOM_LOGGING_LEVEL=WARNING
+USER kaizen
+EXPOSE 8000
+# No curl in a slim image: Python asks /health.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
+    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=4)"]
+CMD ["python", "-m", "services.cli.serve", "--host", "0.0.0.0", "--port", "8000", "--bundle", "/bundle"]

@@ -1,7 +1,9 @@
-"""Shared fixtures: every test gets its own KAIZEN_HOME, database and settings."""
+"""Shared fixtures: every test gets its own KAIZEN_HOME, database and settings; the registry's
+tests (integration, UI, browser) share one home of really trained models."""
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -10,6 +12,9 @@ from sqlmodel import Session
 from services.config import Settings, get_settings
 from services.db import dispose_engines, get_engine, migrate
 from tests.support.jobs import FAST_JOBS, stop_runners
+
+if TYPE_CHECKING:
+    from tests.support.registry import TrainedHome
 
 DATA = Path(__file__).parent / "data"
 
@@ -49,3 +54,12 @@ def engine(settings: Settings) -> Engine:
 def session(engine: Engine) -> Iterator[Session]:
     with Session(engine, expire_on_commit=False) as active:
         yield active
+
+
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> "TrainedHome":
+    """Really trained, registered models (about a minute, once per test session); a test
+    copies the home (tests.support.registry.copy_home) before it changes anything."""
+    from tests.support.registry import build  # scikit-learn and training: only when asked
+
+    return build(tmp_path_factory.mktemp("registry"))

@@ -59,7 +59,7 @@ def test_first_run_setup_creates_the_admin_and_lands_in_the_app(
     submit(at, "Create admin account")
     assert not at.exception
     assert at.title[0].value == "Datasets"
-    assert navigation(at) == ["Datasets", "Profile", "Train", "Jobs", "Admin"]
+    assert navigation(at) == ["Datasets", "Profile", "Train", "Models", "Publish", "Jobs", "Admin"]
     actor = at.session_state["actor"]
     assert (actor.username, actor.role) == ("boss", Role.admin)
     assert not auth.setup_needed(session=session)
@@ -132,7 +132,7 @@ def test_a_viewer_has_no_train_or_admin_page(session: Session, settings: Setting
     viewer = local_user(session, settings, first_admin(session, settings), "vic", Role.viewer)
     at = app_as(viewer)
     assert not at.exception
-    assert navigation(at) == ["Datasets", "Profile", "Jobs"]
+    assert navigation(at) == ["Datasets", "Profile", "Models", "Jobs"]
     # The admin page by its URL: the navigation does not have it, the default page shows.
     direct = app_as(viewer, "views/admin.py")
     assert not direct.exception
@@ -143,7 +143,7 @@ def test_a_viewer_has_no_train_or_admin_page(session: Session, settings: Setting
 def test_an_analyst_has_train_but_no_admin_page(session: Session, settings: Settings) -> None:
     analyst = local_user(session, settings, first_admin(session, settings), "ana", Role.analyst)
     at = app_as(analyst)
-    assert navigation(at) == ["Datasets", "Profile", "Train", "Jobs"]
+    assert navigation(at) == ["Datasets", "Profile", "Train", "Models", "Publish", "Jobs"]
     direct = app_as(analyst, "views/admin.py")
     assert not direct.exception
     assert direct.title[0].value == "Datasets"
@@ -159,7 +159,7 @@ def test_a_role_changed_meanwhile_changes_the_navigation(
     assert analyst.user_id is not None
     users.set_role(session=session, actor=admin, user_id=analyst.user_id, role=Role.viewer)
     at.run()
-    assert navigation(at) == ["Datasets", "Profile", "Jobs"]
+    assert navigation(at) == ["Datasets", "Profile", "Models", "Jobs"]
     assert literal(at.sidebar.caption[0]) == "Signed in as **ana** (viewer)"
     users.set_active(session=session, actor=admin, user_id=analyst.user_id, active=False)
     at.run()

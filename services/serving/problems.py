@@ -80,6 +80,10 @@ def _words(error: dict[str, Any], what: str | None) -> str:
         return "is not a column of this model" if what == "column" else "is not expected"
     if kind == "finite_number":
         return "must be a finite number (NaN and infinity are not values the model can use)"
+    if kind == "less_than_equal":
+        return f"must be at most {context.get('le'):.4g}; no model takes a larger number"
+    if kind == "greater_than_equal":
+        return f"must be at least {context.get('ge'):.4g}; no model takes a smaller number"
     if kind == "too_long":
         return f"at most {context.get('max_length')} rows in one request; send fewer"
     if kind == "too_short":

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from services.serving.app import Server
 
 log = logging.getLogger("kaizen.serving")
+# scikit-learn's words when a (validated, finite) number overflows float32 inside the pipeline.
+OVERFLOW = "infinity or a value too large"
 INLINE_ROWS = 100  # smaller requests run on the event loop: a thread hop costs more than them
 JSON_OPTIONS = orjson.OPT_SERIALIZE_NUMPY
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -182,13 +184,16 @@ async def _answer(
     if refused is not None:
         problem = ColumnProblem(problem=refused).model_dump()
         return JSONResponse({"detail": [problem]}, status_code=422)
+    frame = rows_frame(model.schema, rows)
     try:
         if explained or len(rows) > INLINE_ROWS:
-            document = await run_in_threadpool(_document, model, rows, explained)
+            document = await run_in_threadpool(_document, model, frame, explained)
         else:
-            document = _document(model, rows, explained)
+            document = _document(model, frame, explained)
         content = orjson.dumps(document, option=JSON_OPTIONS)
-    except Exception:  # logged in full; the client gets no traceback
+    except Exception as error:  # logged in full; the client gets no traceback
+        if isinstance(error, ValueError) and OVERFLOW in str(error):
+            return JSONResponse({"detail": _too_large(model, frame)}, status_code=422)
         log.exception("predicting with %s v%s failed", model.name, model.version)
         return JSONResponse(INTERNAL, status_code=500)
     if server.log is not None:
@@ -209,8 +214,20 @@ def _explain_refused(server: "Server", model: LoadedModel, rows: int) -> str | N
     return None
 
 
-def _document(model: LoadedModel, rows: list[BaseModel], explained: bool) -> dict[str, Any]:
-    frame = rows_frame(model.schema, rows)
+def _too_large(model: LoadedModel, frame: Any) -> list[dict[str, Any]]:
+    """The out-of-range values behind an overflow in the pipeline, as 422 problems."""
+    return [
+        ColumnProblem(
+            column=found["column"],
+            row=found["rows"][0],
+            problem="is so far outside the training range that the model's arithmetic "
+            "overflows; check the value and its unit",
+        ).model_dump()
+        for found in warnings(model.schema, frame)
+    ] or [ColumnProblem(problem="a value is too large for the model's arithmetic").model_dump()]
+
+
+def _document(model: LoadedModel, frame: Any, explained: bool) -> dict[str, Any]:
     predictions, probabilities = predict(model, frame)
     document = {
         "model": model.name,

@@ -24,6 +24,10 @@ TaskName = Literal["binary", "multiclass", "regression"]
 Label = bool | int | float | str
 Cell = bool | int | float | str | None
 SHOWN_CATEGORIES = 10  # named in a column's description; the schema lists them all
+# scikit-learn checks numbers as float32 (trees, imputers): a larger one is refused up front,
+# as a 422, rather than failing inside the pipeline. Whole numbers must fit in int64.
+LARGEST_NUMBER = 3.4028234663852886e38  # numpy.finfo(numpy.float32).max
+INT64 = (-(2**63), 2**63 - 1)
 
 
 class ColumnSchema(BaseModel):
@@ -160,7 +164,10 @@ def _field(column: ColumnSchema) -> tuple[Any, Any]:
     base = _TYPES[column.kind]
     annotated: Any = Annotated[base, Field(strict=column.kind != "datetime")]
     if column.kind == "number":
-        annotated = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+        limits = Field(strict=True, allow_inf_nan=False, ge=-LARGEST_NUMBER, le=LARGEST_NUMBER)
+        annotated = Annotated[float, limits]
+    elif column.kind == "integer":
+        annotated = Annotated[int, Field(strict=True, ge=INT64[0], le=INT64[1])]
     options: dict[str, Any] = {
         "alias": column.name,
         "description": _description(column),

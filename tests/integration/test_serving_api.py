@@ -232,6 +232,13 @@ def test_invalid_rows_are_422_naming_the_row_column_and_problem(served: Served) 
     assert _problems(served.predict(unknown)) == [
         ("favourite colour", 0, "is not a column of this model")
     ]
+    huge = [good[0] | {"mean area": 1e39}]
+    assert _problems(served.predict(huge)) == [
+        ("mean area", 0, "must be at most 3.403e+38; no model takes a larger number")
+    ]
+    overflowing = [good[0], good[1] | {"mean smoothness": 3e38}]  # overflows once scaled
+    (column, position, problem) = _problems(served.predict(overflowing))[0]
+    assert (column, position) == ("mean smoothness", 1) and "overflows" in problem
     null = [good[0] | {"mean area": None}]
     assert "must not be null" in _problems(served.predict(null))[0][2]
     too_many = _problems(served.predict(good * (MAX_ROWS // 2 + 1)))

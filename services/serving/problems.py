@@ -54,7 +54,8 @@ def column_problems(errors: Sequence[Any]) -> list[dict[str, Any]]:
 
 def _problem(error: dict[str, Any]) -> dict[str, Any]:
     loc = list(error.get("loc", ()))
-    where, rest = (loc[0], loc[1:]) if loc else ("body", [])
+    # FastAPI prefixes where the value was; a model validated directly has no prefix.
+    where, rest = (loc[0], loc[1:]) if loc[:1] in (["body"], ["query"], ["path"]) else ("body", loc)
     row = rest[1] if len(rest) >= 2 and rest[0] == "rows" and isinstance(rest[1], int) else None
     column = str(rest[2]) if row is not None and len(rest) >= 3 else None
     if where != "body":  # a query or path parameter

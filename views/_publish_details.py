@@ -22,8 +22,8 @@ from views._runtime import current_actor, current_project, plain, session, setti
 
 HOST = "127.0.0.1"  # where `kaizen serve` listens by default, and the container's port maps to
 NO_IMAGE = (
-    "No image was built: none was asked for. Tick *Also build the API image* and publish "
-    "again, or build it with the first line below where Docker or Podman runs."
+    "No API image was built for this publication. Tick *Also build the API image* and publish "
+    "again on a server with Docker or Podman, or build it with the first line below there."
 )
 
 

@@ -12,7 +12,6 @@ from services.serving_models import PublicationPublic
 from views._job_widgets import live_job, outcome
 from views._publish_common import (
     Reference,
-    described,
     model_picker,
     published_reference,
     reference_choice,
@@ -30,11 +29,11 @@ def publish_section(
     st.query_params["model"] = model.name  # a refresh or a shared link opens this model again
     current = published.get(model.name)
     if current is not None:
+        how = f"following '{current.alias}'" if current.alias else "pinned"
         st.caption(
             plain(
-                f"{model.name} is published now: "
-                f"{described(model.name, published_reference(current) or (current.version, None))}"
-                f" (serving v{current.version}). Publishing again replaces it."
+                f"{model.name} is published now: v{current.version}, {how}. Publishing again "
+                "replaces it."
             )
         )
     reference = reference_choice(

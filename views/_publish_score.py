@@ -17,7 +17,6 @@ from services.serving_models import PublicationPublic
 from services.staging import check_size, staged
 from views._publish_common import (
     Reference,
-    described,
     model_picker,
     published_reference,
     reference_choice,
@@ -107,7 +106,7 @@ def _score(upload: UploadedFile, name: str, reference: Reference) -> None:
         output.unlink(missing_ok=True)
     st.session_state[SCORED] = ScoredFile(
         file_id=upload.file_id,
-        model=f"{described(scored.name, (scored.version, None))}",
+        model=f"{scored.name} v{scored.version}",
         rows=scored.rows,
         preview=frame.head(PREVIEW_ROWS),
         csv=csv,

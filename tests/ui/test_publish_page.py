@@ -256,7 +256,7 @@ def test_a_scored_file_downloads_with_its_formulas_quoted(
     )
     at.run()
     press(at, "score-go")
-    assert literal(at.success[0]) == f"Scored 12 rows with {name}:{lr}."
+    assert literal(at.success[0]) == f"Scored 12 rows with {name} v{lr}."
     preview = next(f.value for f in at.dataframe if "prediction" in f.value.columns)
     assert len(preview) == 12
     assert [b.label for b in at.download_button] == ["Download CSV", "Download Parquet"]

@@ -2,6 +2,7 @@
 image), the API's keys, and batch scoring of a file, as the local operator."""
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,7 @@ def _publish(args: argparse.Namespace, ctx: Context) -> tuple[Any, str]:
     """JSON: {"name", "version", "alias", "bundle", "image", "docker_run"}; image and
     docker_run are null when no image was built (why is said on stderr)."""
     name, version, alias = _reference(args.model)
+    _quiet_mlflow()
     if version is None and alias is None:
         raise InvalidInput(f"Say which version to publish: {name}@ALIAS or {name}:VERSION.")
     with session_scope(ctx.engine) as session:
@@ -114,6 +116,7 @@ def _revoke_key(args: argparse.Namespace, ctx: Context) -> tuple[Any, str]:
 def _predict(args: argparse.Namespace, ctx: Context) -> tuple[Any, str]:
     """JSON: {"model", "version", "rows", "output"}."""
     name, version, alias = _reference(args.model)
+    _quiet_mlflow()
     with session_scope(ctx.engine) as session:
         scored = score_file(
             session=session,
@@ -144,6 +147,11 @@ def _reference(text: str) -> tuple[str, int | None, str | None]:
     if not rest.isdigit():
         raise InvalidInput(f"'{rest}' is not a version number (NAME:VERSION, e.g. {name}:3).")
     return name, int(rest), None
+
+
+def _quiet_mlflow() -> None:
+    """No MLflow download progress bars: stderr holds one clear line, or nothing."""
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
 
 def _key_line(key: ApiKeyPublic) -> str:

@@ -288,3 +288,9 @@ def test_a_scored_file_downloads_with_its_formulas_quoted(
     assert "lack the column(s) the model needs" in message
     assert "'mean radius'" in message and "'worst area'" in message
     assert not at.download_button
+    at.file_uploader(key="score-upload").set_value(
+        ("three.csv", rows.iloc[:, :3].to_csv(index=False).encode(), "text/csv")
+    )
+    at.run()
+    press(at, "score-go")
+    assert literal(at.error[0]).endswith("'mean concave points' and 22 more.")

@@ -47,4 +47,4 @@ EXPOSE 8000
 # No curl in a slim image: Python asks /health.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=4)"]
-CMD ["python", "-m", "services.cli.serve", "--host", "0.0.0.0", "--port", "8000", "--bundle", "/bundle"]
+CMD ["python", "-m", "services.serving", "--host", "0.0.0.0", "--port", "8000", "--bundle", "/bundle"]

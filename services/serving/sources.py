@@ -12,7 +12,6 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from services.access import operator
-from services.automl import tracking
 from services.config import Settings
 from services.serving import ServingSettings
 from services.serving.loaded import LoadedModel, ready_model
@@ -73,7 +72,9 @@ class InstallationSource:
 
     def _planned(self, session: Session, publication: Any) -> Planned:
         """The publication's version, or the version its alias points to now."""
+        # Imported here: MLflow's side (datasets, jobs, alembic) is not in the API image.
         from services import registry
+        from services.automl import tracking
         from services.registry.catalog import holder
 
         name, version = publication.model_name, int(publication.version)

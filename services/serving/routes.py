@@ -15,7 +15,14 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from services.serving.auth import requires_key
-from services.serving.loaded import LoadedModel, explain, predict, rows_frame, warnings
+from services.serving.loaded import (
+    LoadedModel,
+    explain,
+    frame_of,
+    predict,
+    row_columns,
+    warnings,
+)
 from services.serving.problems import INTERNAL, ColumnProblem, Problem, ValidationProblems
 from services.serving.schema import Cell, Label, ModelSchema
 
@@ -184,16 +191,16 @@ async def _answer(
     if refused is not None:
         problem = ColumnProblem(problem=refused).model_dump()
         return JSONResponse({"detail": [problem]}, status_code=422)
-    frame = rows_frame(model.schema, rows)
+    columns = row_columns(model.schema, rows)
     try:
         if explained or len(rows) > INLINE_ROWS:
-            document = await run_in_threadpool(_document, model, frame, explained)
+            document = await run_in_threadpool(_document, model, columns, explained)
         else:
-            document = _document(model, frame, explained)
+            document = _document(model, columns, explained)
         content = orjson.dumps(document, option=JSON_OPTIONS)
     except Exception as error:  # logged in full; the client gets no traceback
         if isinstance(error, ValueError) and OVERFLOW in str(error):
-            return JSONResponse({"detail": _too_large(model, frame)}, status_code=422)
+            return JSONResponse({"detail": _too_large(model, columns)}, status_code=422)
         log.exception("predicting with %s v%s failed", model.name, model.version)
         return JSONResponse(INTERNAL, status_code=500)
     if server.log is not None:
@@ -214,7 +221,7 @@ def _explain_refused(server: "Server", model: LoadedModel, rows: int) -> str | N
     return None
 
 
-def _too_large(model: LoadedModel, frame: Any) -> list[dict[str, Any]]:
+def _too_large(model: LoadedModel, columns: dict[str, Any]) -> list[dict[str, Any]]:
     """The out-of-range values behind an overflow in the pipeline, as 422 problems."""
     return [
         ColumnProblem(
@@ -223,11 +230,12 @@ def _too_large(model: LoadedModel, frame: Any) -> list[dict[str, Any]]:
             problem="is so far outside the training range that the model's arithmetic "
             "overflows; check the value and its unit",
         ).model_dump()
-        for found in warnings(model.schema, frame)
+        for found in warnings(model.schema, columns)
     ] or [ColumnProblem(problem="a value is too large for the model's arithmetic").model_dump()]
 
 
-def _document(model: LoadedModel, frame: Any, explained: bool) -> dict[str, Any]:
+def _document(model: LoadedModel, columns: dict[str, Any], explained: bool) -> dict[str, Any]:
+    frame = frame_of(columns)
     predictions, probabilities = predict(model, frame)
     document = {
         "model": model.name,
@@ -236,7 +244,7 @@ def _document(model: LoadedModel, frame: Any, explained: bool) -> dict[str, Any]
         "predictions": predictions if predictions.dtype.kind in "iufb" else predictions.tolist(),
         "probabilities": None if probabilities is None else np.ascontiguousarray(probabilities),
         "classes": model.schema.classes,
-        "warnings": warnings(model.schema, frame),
+        "warnings": warnings(model.schema, columns),
     }
     if explained:
         document["explanations"] = explain(model, frame, predictions)

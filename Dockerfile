@@ -5,7 +5,8 @@
 # TAG` stages exactly that and builds it. By hand, from the project root with the bundle
 # inside it:  docker build --target api --build-arg BUNDLE=path/to/bundle -t TAG .
 #
-# Target `app`: the Streamlit studio (`docker build --target app -t kaizen-studio .`).
+# Target `app`: the Streamlit studio, its data in the /data volume:
+#   docker build --target app -t kaizen-studio . && docker run -p 8501:8501 -v kaizen:/data kaizen-studio
 
 ARG PYTHON_IMAGE=python:3.11-slim
 
@@ -29,7 +30,7 @@ RUN /opt/venv/bin/pip install --no-deps --only-binary=:all: -r /tmp/requirements
 # ---- the API: the venv, the services package and the bundle; non-root, no build tools
 FROM ${PYTHON_IMAGE} AS api
 ARG BUNDLE=bundle
-RUN useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin kaizen
+RUN useradd --uid 10001 --no-create-home --shell /usr/sbin/nologin kaizen
 COPY --from=api-builder /opt/venv /opt/venv
 WORKDIR /srv
 COPY services/ /srv/services/
@@ -48,3 +49,44 @@ EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=4)"]
 CMD ["python", "-m", "services.serving", "--host", "0.0.0.0", "--port", "8000", "--bundle", "/bundle"]
+
+# ---- the studio's locked dependencies (uv.lock, no dev tools), the project installed in place
+FROM ${PYTHON_IMAGE} AS app-builder
+ENV PIP_CERT=/etc/ssl/certs/ca-certificates.crt \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_NO_CACHE_DIR=1 \
+    UV_SYSTEM_CERTS=1 \
+    UV_NO_CACHE=1 \
+    UV_COMPILE_BYTECODE=1 \
+    UV_PYTHON_DOWNLOADS=never \
+    UV_PROJECT_ENVIRONMENT=/opt/venv
+RUN python -m venv /opt/uv && /opt/uv/bin/pip install uv==0.13.9
+WORKDIR /srv
+COPY pyproject.toml uv.lock README.md ./
+RUN /opt/uv/bin/uv sync --frozen --no-dev --no-install-project
+COPY app.py alembic.ini ./
+COPY .streamlit/config.toml .streamlit/config.toml
+COPY services/ services/
+COPY views/ views/
+COPY migrations/ migrations/
+RUN /opt/uv/bin/uv sync --frozen --no-dev
+
+# ---- the studio: Streamlit on 8501, its home (database, datasets, MLflow) in the /data volume
+FROM ${PYTHON_IMAGE} AS app
+RUN useradd --uid 10001 --no-create-home --shell /usr/sbin/nologin kaizen \
+    && mkdir /data && chown kaizen /data
+COPY --from=app-builder /opt/venv /opt/venv
+COPY --from=app-builder /srv /srv
+WORKDIR /srv
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    KAIZEN_HOME=/data \
+    PYCARET_CUSTOM_LOGGING_PATH=/tmp/pycaret.log \
+    PYCARET_CUSTOM_LOGGING_LEVEL=WARNING
+VOLUME /data
+USER kaizen
+EXPOSE 8501
+HEALTHCHECK --interval=30s --timeout=5s --start-period=120s --retries=3 \
+    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8501/_stcore/health', timeout=4)"]
+CMD ["sh", "-c", "kaizen init && exec streamlit run app.py --server.address 0.0.0.0 --server.port 8501"]

@@ -194,7 +194,8 @@ class Replacement:
     and swapped back if anything fails before the block ends (the previous bundle stays)."""
 
     def __init__(self, target: Path) -> None:
-        if target.exists() and any(target.iterdir()) and not is_bundle(target):
+        taken = target.exists() and (not target.is_dir() or any(target.iterdir()))
+        if taken and not is_bundle(target):
             raise InvalidInput(
                 f"{target} is not empty and holds no Kaizen bundle; choose a new or empty "
                 "directory for the bundle."

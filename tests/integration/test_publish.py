@@ -320,6 +320,9 @@ def test_what_cannot_be_published_is_refused_in_words(
     with pytest.raises(InvalidInput, match="holds no Kaizen bundle"):
         _publish(session, settings, trained.name, version=dt, bundle_dir=precious)
     assert [p.name for p in precious.iterdir()] == ["thesis.txt"]
+    with pytest.raises(InvalidInput, match="holds no Kaizen bundle"):
+        _publish(session, settings, trained.name, version=dt, bundle_dir=precious / "thesis.txt")
+    assert (precious / "thesis.txt").read_text() == "years of work"
     assert publish.served_publications(session) == []
 
 

@@ -1,19 +1,14 @@
 """`kaizen serve [--host H] [--port P] [--bundle DIR ...]`: the REST API of the published models
 on one uvicorn process (uvloop and httptools when installed), from this installation or from
-bundle directories. `python -m services.cli.serve --bundle DIR` does the same without touching
-any database (the container)."""
+bundle directories (the API image runs `python -m services.serving`, without the CLI)."""
 
 import argparse
-import logging
 import sys
 from pathlib import Path
 from typing import Any
 
 from services.cli.common import Context, Parser
-from services.config import Settings, get_settings
 from services.errors import InvalidInput
-
-log = logging.getLogger("kaizen.serving")
 
 
 def register(groups: Any, common: Parser) -> None:
@@ -41,12 +36,7 @@ def _arguments(command: argparse.ArgumentParser) -> None:
 
 
 def _serve(args: argparse.Namespace, ctx: Context) -> tuple[Any, str]:
-    run(args, ctx.settings, ctx)
-    return {"stopped": True}, "stopped"
-
-
-def run(args: argparse.Namespace, settings: Settings, ctx: Context | None) -> None:
-    """Serves until interrupted; bundles need no database, the installation its own."""
+    """Serves until interrupted: the given bundles, or this installation's publications."""
     import uvicorn
 
     from services.serving import ServingSettings
@@ -60,11 +50,9 @@ def run(args: argparse.Namespace, settings: Settings, ctx: Context | None) -> No
         if missing:
             raise InvalidInput(f"No bundle directory at {', '.join(missing)}.")
         source = BundleSource(args.bundle, serving)
-    elif ctx is not None:
-        source = InstallationSource(settings, ctx.engine, serving)
     else:
-        raise InvalidInput("Name the bundles to serve: --bundle DIR.")
-    app = create_app(source, settings, serving)
+        source = InstallationSource(ctx.settings, ctx.engine, serving)
+    app = create_app(source, ctx.settings, serving)
     print(f"serving on http://{args.host}:{args.port} (docs at /docs)", file=sys.stderr)
     # One process: the models are loaded once and share the memory; reload swaps them there.
     uvicorn.run(
@@ -76,22 +64,4 @@ def run(args: argparse.Namespace, settings: Settings, ctx: Context | None) -> No
         log_level="info",
         timeout_graceful_shutdown=10,
     )
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Serves bundles without the app's database (the API container's command)."""
-    parser = Parser(prog="kaizen-serve", description="Serve model bundles over HTTP.")
-    _arguments(parser)
-    args = parser.parse_args(argv)
-    if not args.bundle:
-        parser.error("name at least one bundle: --bundle DIR")
-    try:
-        run(args, get_settings(), None)
-    except InvalidInput as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    return {"stopped": True}, "stopped"

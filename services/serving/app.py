@@ -22,7 +22,7 @@ from services.serving.auth import Keys
 from services.serving.loaded import LoadedModel, Models
 from services.serving.prediction_log import PredictionLog
 from services.serving.problems import INTERNAL, column_problems
-from services.serving.routes import add_fixed_routes, model_routes
+from services.serving.routes import add_fixed_routes, model_routes, openapi_with_bodies
 from services.serving.sources import Planned, Source
 
 log = logging.getLogger("kaizen.serving")
@@ -73,9 +73,10 @@ class Server:
         """The models' predict routes replace the previous ones, in one swap of the route list,
         before the catch-all routes; other routes (mounted demos) stay where they are."""
         ours = getattr(app.state, "model_routes", [])
-        fresh = model_routes(self, list(self.models.state.loaded.values()))
+        fresh, schemas = model_routes(self, list(self.models.state.loaded.values()))
         others = [r for r in app.router.routes if not any(r is o for o in ours)]
         position = others.index(app.state.catch_all)
+        app.state.body_schemas = schemas
         app.router.routes = others[:position] + fresh + others[position:]
         app.state.model_routes = fresh
         app.openapi_schema = None  # /docs and /openapi.json show the new models
@@ -130,6 +131,7 @@ def create_app(
     server.app = app
     app.state.server = server
     add_fixed_routes(app, server)
+    openapi_with_bodies(app)
     _add_handlers(app)
     server._install_routes(app)
     return app

@@ -2,9 +2,10 @@
 builds from validated rows; predictions, warnings and explanations; and the set of models,
 replaced as a whole in one reference swap (a reload never leaves a request half-served)."""
 
+import logging
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -13,8 +14,10 @@ import pandas as pd
 from pydantic import BaseModel
 
 from services.insights.encoded import final_estimator
-from services.serving.schema import ColumnSchema, ModelSchema, field_name, request_model
+from services.serving import fast
+from services.serving.schema import ColumnSchema, ModelSchema, request_model
 
+log = logging.getLogger("kaizen.serving")
 TOP_CONTRIBUTIONS = 5  # SHAP contributions per row with ?explain=true
 WARNED_ROWS = 20  # row numbers named per warning; the count says how many there were
 
@@ -29,6 +32,7 @@ class LoadedModel:
     digest: str  # the model file's SHA-256: a reload keeps a model whose file is unchanged
     alias: str | None = None  # the publication follows this alias on reload
     background: pd.DataFrame | None = None  # training rows' features: SHAP's baseline
+    road: fast.Road | None = None  # the proven-equal array preprocessing, where there is one
     loaded_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     @property
@@ -49,11 +53,52 @@ def ready_model(
     unknown_columns: Literal["reject", "ignore"],
     alias: str | None = None,
     background: pd.DataFrame | None = None,
+    sample: pd.DataFrame | None = None,
 ) -> LoadedModel:
-    """A loaded pipeline, set to one thread, with its generated request model."""
+    """A loaded pipeline, set to one thread, with its generated request model and, if it is
+    proven equal on probing rows (`sample`: training rows to add to them), the fast road."""
     single_threaded(pipeline)
     body = request_model(schema, max_rows=max_rows, unknown_columns=unknown_columns)
-    return LoadedModel(schema, pipeline, body, digest, alias, background)
+    road = proven_road(pipeline, schema, sample)
+    return LoadedModel(schema, pipeline, body, digest, alias, background, road)
+
+
+def proven_road(pipeline: Any, schema: ModelSchema, sample: pd.DataFrame | None) -> Any:
+    """The pipeline's preprocessing on plain arrays (services.serving.fast) if, on the probing
+    rows, it gives the very values PyCaret's transform gives and the model predicts the same
+    from them; else None (PyCaret's own transform then serves)."""
+    road = fast.compile_road(pipeline)
+    if road is None:
+        return None
+    probes = fast.probe_rows(schema, sample)
+    records = [
+        {str(k): None if v is None or v != v else v for k, v in r.items()}
+        for r in probes.to_dict("records")
+    ]
+    columns = row_columns(schema, records)
+    try:
+        theirs, _ = pipeline._memory_full_transform(
+            pipeline, frame_of(columns), None, with_final=False
+        )
+        road = replace(road, fortran=bool(np.asarray(theirs).flags.f_contiguous))
+        ours = road.encode(columns)
+        same = list(theirs.columns) == road.names and np.array_equal(
+            ours.to_numpy(), theirs.to_numpy(np.float64), equal_nan=True
+        )
+        same = same and _same_answers(pipeline.steps[-1][1], ours, theirs)
+    except Exception:  # any failure on the probes: not proven
+        log.exception("the fast road of %s failed on the probing rows", schema.name)
+        return None
+    log.info("%s: fast road %s", schema.name, "proven" if same else "differs: not taken")
+    return road if same else None
+
+
+def _same_answers(estimator: Any, ours: pd.DataFrame, theirs: pd.DataFrame) -> bool:
+    if not np.array_equal(estimator.predict(ours), estimator.predict(theirs)):
+        return False
+    if hasattr(estimator, "predict_proba"):
+        return np.array_equal(estimator.predict_proba(ours), estimator.predict_proba(theirs))
+    return True
 
 
 def single_threaded(pipeline: Any) -> None:
@@ -70,12 +115,12 @@ def single_threaded(pipeline: Any) -> None:
         return
 
 
-def row_columns(schema: ModelSchema, rows: list[BaseModel]) -> dict[str, Any]:
-    """The validated rows column by column, in the dtypes the pipeline was trained on."""
-    values = [row.__dict__ for row in rows]
+def row_columns(schema: ModelSchema, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The validated rows column by column, in the dtypes the pipeline was trained on; a left
+    out optional column is missing (None)."""
     return {
-        column.name: _series(column, [v[field_name(i)] for v in values])
-        for i, column in enumerate(schema.columns)
+        column.name: _series(column, [r.get(column.name) for r in rows])
+        for column in schema.columns
     }
 
 
@@ -85,7 +130,7 @@ def frame_of(columns: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(columns)
 
 
-def rows_frame(schema: ModelSchema, rows: list[BaseModel]) -> pd.DataFrame:
+def rows_frame(schema: ModelSchema, rows: list[dict[str, Any]]) -> pd.DataFrame:
     """The validated rows as the frame the pipeline was trained on."""
     return frame_of(row_columns(schema, rows))
 
@@ -101,7 +146,9 @@ def _series(column: ColumnSchema, values: list[Any]) -> Any:
         return _cast(array, column.dtype)
     if column.kind == "boolean" and not missing:
         return np.array(values, dtype=bool)
-    return np.array(values, dtype=object)  # text keeps None: the pipeline's imputer fills it
+    # Missing text is NaN, as in the training frame: scikit-learn's imputer fills NaN, not None
+    # (a None would reach the encoder, and a linear model would fail on it).
+    return np.array([np.nan if v is None else v for v in values], dtype=object)
 
 
 def _cast(array: np.ndarray, dtype: str) -> np.ndarray:
@@ -115,23 +162,44 @@ def _cast(array: np.ndarray, dtype: str) -> np.ndarray:
     return array.astype(wanted, copy=False)
 
 
-def predict(model: LoadedModel, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
-    """Predictions, and class probabilities for a classifier: as `pipeline.predict` and
-    `predict_proba` answer, with the preprocessing run once for both."""
+def predict(model: LoadedModel, columns: dict[str, Any]) -> tuple[np.ndarray, np.ndarray | None]:
+    """Predictions, and class probabilities for a classifier, of the rows as `row_columns`
+    made them: as `pipeline.predict` and `predict_proba` answer, with the preprocessing run
+    once for both (on the fast road when it is proven)."""
     pipeline, classifier = model.pipeline, model.schema.classes is not None
     transform = getattr(pipeline, "_memory_full_transform", None)
     if transform is None:  # not PyCaret's pipeline: its own methods
+        frame = frame_of(columns)
         proba = pipeline.predict_proba(frame) if classifier else None
         return np.asarray(pipeline.predict(frame)), proba
-    # PyCaret's predict and predict_proba each run this same transform; the preprocessing is
-    # most of a row's cost, so it runs once and feeds both (the same steps, the same values).
-    encoded, _ = transform(pipeline, frame, None, with_final=False)
+    if model.road is not None:
+        encoded = model.road.encode(columns)
+    else:
+        # PyCaret's predict and predict_proba each run this same transform; it is most of a
+        # row's cost, so it runs once and feeds both (the same steps, the same values).
+        encoded, _ = transform(pipeline, frame_of(columns), None, with_final=False)
     estimator = pipeline.steps[-1][1]
-    predictions = np.asarray(pipeline.inverse_transform(estimator.predict(encoded)))
     probabilities = None
     if classifier and hasattr(estimator, "predict_proba"):
         probabilities = np.asarray(estimator.predict_proba(encoded), dtype=float)
-    return predictions, probabilities
+    lightgbm = type(estimator).__name__ == "LGBMClassifier"
+    if probabilities is not None and lightgbm and not callable(estimator.objective):
+        # LGBMClassifier.predict is exactly this (the most probable class of predict_proba):
+        # the trees are walked once instead of twice.
+        codes = estimator.classes_[np.argmax(probabilities, axis=1)]
+    else:
+        codes = estimator.predict(encoded)
+    return _labels(pipeline, codes), probabilities
+
+
+def _labels(pipeline: Any, codes: Any) -> np.ndarray:
+    """The model's codes as the target's labels: PyCaret's label encoder's classes, looked up
+    as LabelEncoder.inverse_transform does (its pandas wrapping costs more than the lookup)."""
+    for _, step in pipeline.steps[:-1]:
+        encoder: Any = getattr(step, "transformer", None)
+        if type(encoder).__name__ == "LabelEncoder":
+            return np.asarray(encoder.classes_[np.asarray(codes, dtype=np.intp)])
+    return np.asarray(pipeline.inverse_transform(codes))
 
 
 def warnings(schema: ModelSchema, columns: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -9,9 +9,8 @@ from pathlib import Path
 from typing import IO, Any
 
 import orjson
-from pydantic import BaseModel
 
-from services.serving.schema import ModelSchema, field_name
+from services.serving.schema import ModelSchema
 
 
 class PredictionLog:
@@ -26,7 +25,7 @@ class PredictionLog:
     def write(
         self,
         schema: ModelSchema,
-        rows: list[BaseModel],
+        rows: list[dict[str, Any]],
         document: dict[str, Any],
         latency_ms: float,
         key_id: int | None,
@@ -66,10 +65,10 @@ class PredictionLog:
         return self.handle
 
 
-def inputs_digest(schema: ModelSchema, rows: list[BaseModel]) -> str:
+def inputs_digest(schema: ModelSchema, rows: list[dict[str, Any]]) -> str:
     """SHA-256 of the rows' canonical JSON: column names sorted, no spaces, missing as null,
     so the same rows hash alike however the client ordered or spaced them."""
-    names = [(field_name(i), c.name) for i, c in enumerate(schema.columns)]
-    plain = [{column: row.__dict__[field] for field, column in names} for row in rows]
+    names = [c.name for c in schema.columns]
+    plain = [{name: row.get(name) for name in names} for row in rows]
     canonical = orjson.dumps(plain, option=orjson.OPT_SORT_KEYS | orjson.OPT_NAIVE_UTC)
     return hashlib.sha256(canonical).hexdigest()

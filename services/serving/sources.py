@@ -1,6 +1,7 @@
 """Where the served models and the API keys come from: the installation (publications in the app
 database, models from MLflow, keys in the database) or bundle directories (the container: the
-model, its schema and the keys' hashes in files, no database)."""
+model, its schema and the keys' hashes in files, no database). The installation's modules are
+imported only when it is the source: the API image has no MLflow."""
 
 import logging
 from collections.abc import Callable, Sequence
@@ -104,6 +105,7 @@ class InstallationSource:
                 unknown_columns=self.serving.unknown_columns,
                 alias=publication.alias,
                 background=background,
+                sample=features,
             )
 
         return Planned(name=name, version=version, digest=digest, load=load)

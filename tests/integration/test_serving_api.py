@@ -137,6 +137,8 @@ def test_openapi_shows_each_models_real_fields_and_an_example_row(served: Served
 
 
 def test_predictions_are_the_pipelines_own_for_one_row_and_a_batch(served: Served) -> None:
+    loaded = served.client.app.state.server.models.state.loaded  # type: ignore[attr-defined]
+    assert loaded[served.trained.name].road is not None  # what is compared is the fast road
     for frame in (served.holdout.iloc[:1], served.holdout.iloc[:MAX_ROWS]):
         answer = served.predict(_rows(frame))
         assert answer.status_code == 200, answer.text

@@ -80,4 +80,5 @@ bench: setup
 	$(UV) run --frozen python benchmarks/profiling_summary.py
 	$(UV) run --frozen python benchmarks/profiling_report.py
 	$(UV) run --frozen python benchmarks/explain.py
+	$(UV) run --frozen python benchmarks/serving.py
 	$(UV) run --frozen python benchmarks/automl.py

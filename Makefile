@@ -7,7 +7,7 @@ UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export KAIZEN_HOME ?= $(CURDIR)/data
 
-.PHONY: run test lint bench setup browser postgres oidc
+.PHONY: run test lint bench setup browser postgres oidc container
 
 setup:
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 \
@@ -40,8 +40,32 @@ oidc:
 	@node -e '$(NODE_IS_RECENT)'
 	npm ci --prefix tests/e2e/oidc --no-audit --no-fund --loglevel=error
 
-test: setup browser postgres oidc lint
-	$(UV) run --frozen pytest tests/unit tests/integration tests/ui tests/e2e
+# Podman for the container tests and `kaizen publish --image` (Docker's client here has no
+# daemon): Debian's podman with runc (crun fails on these machines' cgroups), a containers.conf
+# without default ulimits (the container may not raise them), and a local stand-in for
+# python:3.11-slim made with debootstrap, since no image registry can be reached.
+CONTAINER_DIR := $(CURDIR)/build/container
+BASE_IMAGE := docker.io/library/python:3.11-slim
+PODMAN := CONTAINERS_CONF=$(CONTAINER_DIR)/containers.conf podman --runtime runc
+DEBIAN_MIRROR = $(shell sed -nE 's/^URIs: *([^ ]+).*/\1/p; s/^deb +(\[[^]]*\] +)?([^ ]+).*/\2/p' \
+	/etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null | grep -v security | head -1)
+container:
+	@command -v podman >/dev/null 2>&1 && command -v runc >/dev/null 2>&1 \
+		&& command -v debootstrap >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq podman runc debootstrap; }
+	@mkdir -p $(CONTAINER_DIR)
+	@printf '[containers]\ndefault_ulimits = []\n' > $(CONTAINER_DIR)/containers.conf
+	@$(PODMAN) image exists $(BASE_IMAGE) || { \
+		root=$$(mktemp -d $(CONTAINER_DIR)/rootfs.XXXXXX) && \
+		echo "building the stand-in $(BASE_IMAGE) from $(DEBIAN_MIRROR)" && \
+		$(SUDO) debootstrap --variant=minbase --include=python3,python3-venv,ca-certificates \
+			bookworm $$root $(DEBIAN_MIRROR) >$(CONTAINER_DIR)/debootstrap.log && \
+		$(SUDO) ln -s python3 $$root/usr/bin/python && \
+		$(SUDO) tar -C $$root -c . | $(PODMAN) import - $(BASE_IMAGE) && \
+		$(SUDO) rm -rf $$root; }
+
+test: setup browser postgres oidc container lint
+	$(UV) run --frozen pytest tests/unit tests/integration tests/ui tests/e2e tests/container
 
 lint: setup
 	$(UV) run --frozen ruff check .
@@ -56,4 +80,5 @@ bench: setup
 	$(UV) run --frozen python benchmarks/profiling_summary.py
 	$(UV) run --frozen python benchmarks/profiling_report.py
 	$(UV) run --frozen python benchmarks/explain.py
+	$(UV) run --frozen python benchmarks/serving.py
 	$(UV) run --frozen python benchmarks/automl.py

@@ -3,7 +3,7 @@
 from alembic import context
 from sqlmodel import SQLModel
 
-import services.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from services import models, serving_models  # noqa: F401  (register their tables on the metadata)
 from services.config import get_settings
 from services.db import get_engine
 

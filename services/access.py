@@ -42,6 +42,8 @@ class Action(StrEnum):
     request_promotion = "request_promotion"
     decide_promotion = "decide_promotion"  # approve or reject someone's request
     promote = "promote"  # move an alias at once, or roll it back
+    publish = "publish"  # serve a version of one's project's model as a REST API
+    manage_api_keys = "manage_api_keys"  # create, list and revoke the REST API's keys
 
 
 NEEDS: dict[Action, Role] = {
@@ -61,6 +63,8 @@ NEEDS: dict[Action, Role] = {
     Action.request_promotion: Role.analyst,
     Action.decide_promotion: Role.admin,
     Action.promote: Role.admin,
+    Action.publish: Role.analyst,
+    Action.manage_api_keys: Role.admin,
 }
 
 _PHRASES = {
@@ -80,6 +84,8 @@ _PHRASES = {
     Action.request_promotion: "request promotions",
     Action.decide_promotion: "approve or reject promotions",
     Action.promote: "move model aliases",
+    Action.publish: "publish models",
+    Action.manage_api_keys: "manage API keys",
 }
 
 

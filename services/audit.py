@@ -65,10 +65,11 @@ def to_csv(events: list[AuditEventPublic]) -> str:
     writer.writerow(["at", "actor", "action", "subject", "before", "after", "reason"])
     for e in events:
         cells = [e.at.isoformat(), e.actor, e.action, e.subject, e.before, e.after, e.reason]
-        writer.writerow([_safe_cell(c) for c in cells])
+        writer.writerow([safe_cell(c) for c in cells])
     return out.getvalue()
 
 
-def _safe_cell(value: Any) -> str:
+def safe_cell(value: Any) -> str:
+    """The value as text a spreadsheet shows as text: one starting like a formula is quoted."""
     text = "" if value is None else str(value)
     return "'" + text if text.startswith(_FORMULA_START) else text

@@ -56,6 +56,10 @@ class Settings(BaseSettings):
     )
     # A deployment with one admin: they may approve their own promotion requests (no four-eyes).
     single_admin: bool = False
+    # How publishing builds the API image: "auto" uses Docker when its daemon answers, else
+    # Podman; "none" never builds (the bundle is written all the same).
+    container_engine: Literal["auto", "docker", "podman", "none"] = "auto"
+    image_build_timeout_seconds: float = Field(default=1800.0, gt=0)
 
     @field_validator("model_aliases")
     @classmethod
@@ -89,6 +93,10 @@ class Settings(BaseSettings):
     @property
     def mlflow_dir(self) -> Path:
         return self.home / "mlflow"
+
+    @property
+    def bundles_dir(self) -> Path:
+        return self.home / "bundles"
 
     @property
     def max_upload_bytes(self) -> int:

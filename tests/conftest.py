@@ -17,6 +17,9 @@ from tests.support.mlflow_env import mlflow_environment_kept
 if TYPE_CHECKING:
     from tests.support.registry import TrainedHome
 
+if TYPE_CHECKING:
+    from tests.support.registry import TrainedHome
+
 DATA = Path(__file__).parent / "data"
 
 

@@ -15,6 +15,7 @@ PAGES: list[tuple[str, str, str, Role]] = [
     ("views/train.py", "Train", ":material/model_training:", Role.analyst),
     ("views/models.py", "Models", ":material/insights:", Role.viewer),
     ("views/registry.py", "Registry", ":material/inventory_2:", Role.viewer),
+    ("views/publish.py", "Publish", ":material/rocket_launch:", Role.analyst),
     ("views/jobs.py", "Jobs", ":material/work_history:", Role.viewer),
     ("views/admin.py", "Admin", ":material/admin_panel_settings:", Role.admin),
 ]

@@ -14,6 +14,8 @@ from services.cli import explain as cli_explain
 from services.cli import jobs as cli_jobs
 from services.cli import models as cli_models
 from services.cli import profile as cli_profile
+from services.cli import publish as cli_publish
+from services.cli import serve as cli_serve
 from services.cli import train as cli_train
 from services.cli import users as cli_users
 from services.cli.common import Context, Interrupted, Parser
@@ -84,6 +86,8 @@ def _parser() -> argparse.ArgumentParser:
     cli_jobs.register(groups, common)
     cli_models.register(groups, common)
     cli_profile.register(groups, common)
+    cli_publish.register(groups, common)
+    cli_serve.register(groups, common)
     cli_train.register(groups, common)
     cli_users.register(groups, common)
     return parser

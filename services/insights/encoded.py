@@ -73,7 +73,8 @@ def checked_rows(pipeline: Any, frame: pd.DataFrame, what: str) -> pd.DataFrame:
     missing = [c for c in expected if c not in frame.columns]
     if missing:
         named = ", ".join(f"'{c}'" for c in missing[:5])
-        raise InvalidInput(f"The {what} lack the column(s) the model needs: {named}.")
+        more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+        raise InvalidInput(f"The {what} lack the column(s) the model needs: {named}{more}.")
     return frame[expected]
 
 

@@ -13,6 +13,7 @@ from services.config import Settings
 from services.errors import InvalidInput, NotFound
 from services.models import AliasHolder, Job
 from services.registry.shapes import ModelVersionPublic, RegisteredModelPublic
+from services.serving_models import Publication
 
 PAGE = 1000  # MLflow's largest page of registered models
 
@@ -90,10 +91,13 @@ def _model(
     for h in sorted(holders, key=lambda h: h.alias):
         by_version.setdefault(int(h.version or 0), []).append(h.alias)
     shown = []
+    published = _publications(session, registered.name)
     for found in sorted(versions, key=lambda v: int(v.version), reverse=True):
         project_id = _project_of(found.tags or {}, jobs)
         if visible is None or project_id in visible:
-            shown.append(_version(found, project_id, by_version.get(int(found.version), [])))
+            version = _version(found, project_id, by_version.get(int(found.version), []))
+            version.publications = published.get(version.version, [])
+            shown.append(version)
     if not shown:
         return None
     return RegisteredModelPublic(
@@ -130,6 +134,23 @@ def _version(found: Any, project_id: int | None, held: list[str]) -> ModelVersio
         sha256=tags.get("kaizen.model_sha256"),
         aliases=held,
     )
+
+
+def _publications(session: Session, name: str) -> dict[int, list[dict[str, Any]]]:
+    """The model's REST API publication, by the version it serves (services.publish)."""
+    query = select(Publication).where(Publication.model_name == name)
+    found = session.exec(query.execution_options(populate_existing=True)).first()
+    if found is None:
+        return {}
+    entry = {
+        "kind": "api",
+        "alias": found.alias,
+        "bundle_dir": found.bundle_dir,
+        "image": found.image,
+        "by": found.updated_by or found.created_by,
+        "at": found.updated_at.isoformat(),
+    }
+    return {found.version: [entry]}
 
 
 def _drift(recorded: dict[str, int | None], in_mlflow: dict[str, Any]) -> list[str]:

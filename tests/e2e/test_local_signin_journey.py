@@ -55,7 +55,16 @@ def test_first_run_setup_sign_out_and_a_wrong_password(
     page.get_by_role("button", name="Create admin account").click()
     expect(page.get_by_role("heading", name="Datasets")).to_be_visible(timeout=SLOW)
     expect(page.get_by_text("Signed in as boss (admin)")).to_be_visible()
-    assert _nav(page) == ["Datasets", "Profile", "Train", "Models", "Registry", "Jobs", "Admin"]
+    assert _nav(page) == [
+        "Datasets",
+        "Profile",
+        "Train",
+        "Models",
+        "Registry",
+        "Publish",
+        "Jobs",
+        "Admin",
+    ]
 
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("heading", name="Sign in to Kaizen Studio")).to_be_visible(timeout=SLOW)
@@ -80,7 +89,7 @@ def test_an_analyst_neither_sees_nor_reaches_admin(
     url = start_app()
     sign_in(page, url, "ana", ANALYST_PASSWORD)
     expect(page.get_by_text("Signed in as ana (analyst)")).to_be_visible()
-    assert _nav(page) == ["Datasets", "Profile", "Train", "Models", "Registry", "Jobs"]
+    assert _nav(page) == ["Datasets", "Profile", "Train", "Models", "Registry", "Publish", "Jobs"]
 
     page.goto(f"{url}/admin")  # by its URL: a new session, the sign-in form first
     fill_sign_in(page, "ana", ANALYST_PASSWORD)

@@ -228,7 +228,7 @@ def test_analyst_signs_in_at_the_provider_and_sees_only_analyst_pages(
     expect(page.get_by_text("Signed in as ana@example.test (analyst)")).to_be_visible(timeout=SLOW)
     expect(page.get_by_role("link", name="Train")).to_be_visible()
     expect(page.get_by_role("link", name="Datasets")).to_be_visible()
-    assert _nav(page) == ["Datasets", "Profile", "Train", "Models", "Registry", "Jobs"]
+    assert _nav(page) == ["Datasets", "Profile", "Train", "Models", "Registry", "Publish", "Jobs"]
     ana = app.user("ana@example.test")
     assert (ana.role, ana.provider, ana.display_name) == ("analyst", "oidc", "Ana Analyst")
 
@@ -238,7 +238,7 @@ def test_analyst_signs_in_at_the_provider_and_sees_only_analyst_pages(
     expect(page.get_by_role("heading", name="Datasets")).to_be_visible(timeout=SLOW)
     expect(page.get_by_role("heading", name="Admin")).to_have_count(0)
     expect(page.get_by_role("tab", name="Audit log")).to_have_count(0)
-    assert _nav(page) == ["Datasets", "Profile", "Train", "Models", "Registry", "Jobs"]
+    assert _nav(page) == ["Datasets", "Profile", "Train", "Models", "Registry", "Publish", "Jobs"]
 
 
 def test_admin_signs_in_and_sees_the_admin_page(app: App, context: BrowserContext) -> None:
@@ -247,7 +247,16 @@ def test_admin_signs_in_and_sees_the_admin_page(app: App, context: BrowserContex
     expect(page.get_by_text("Signed in as adam@example.test (admin)")).to_be_visible(timeout=SLOW)
     page.get_by_role("link", name="Admin").click()
     expect(page.get_by_role("heading", name="Admin")).to_be_visible(timeout=SLOW)
-    assert _nav(page) == ["Datasets", "Profile", "Train", "Models", "Registry", "Jobs", "Admin"]
+    assert _nav(page) == [
+        "Datasets",
+        "Profile",
+        "Train",
+        "Models",
+        "Registry",
+        "Publish",
+        "Jobs",
+        "Admin",
+    ]
     expect(page.get_by_role("tab", name="Audit log")).to_be_visible()
     assert app.user("adam@example.test").role == "admin"
     assert ("sign_in", "oidc") in app.audit("adam@example.test")

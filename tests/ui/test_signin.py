@@ -59,7 +59,16 @@ def test_first_run_setup_creates_the_admin_and_lands_in_the_app(
     submit(at, "Create admin account")
     assert not at.exception
     assert at.title[0].value == "Datasets"
-    assert navigation(at) == ["Datasets", "Profile", "Train", "Models", "Registry", "Jobs", "Admin"]
+    assert navigation(at) == [
+        "Datasets",
+        "Profile",
+        "Train",
+        "Models",
+        "Registry",
+        "Publish",
+        "Jobs",
+        "Admin",
+    ]
     actor = at.session_state["actor"]
     assert (actor.username, actor.role) == ("boss", Role.admin)
     assert not auth.setup_needed(session=session)
@@ -143,7 +152,15 @@ def test_a_viewer_has_no_train_or_admin_page(session: Session, settings: Setting
 def test_an_analyst_has_train_but_no_admin_page(session: Session, settings: Settings) -> None:
     analyst = local_user(session, settings, first_admin(session, settings), "ana", Role.analyst)
     at = app_as(analyst)
-    assert navigation(at) == ["Datasets", "Profile", "Train", "Models", "Registry", "Jobs"]
+    assert navigation(at) == [
+        "Datasets",
+        "Profile",
+        "Train",
+        "Models",
+        "Registry",
+        "Publish",
+        "Jobs",
+    ]
     direct = app_as(analyst, "views/admin.py")
     assert not direct.exception
     assert direct.title[0].value == "Datasets"

@@ -1,0 +1,22 @@
+"""The REST API of published models (`kaizen serve`): typed schemas, the ASGI app, the models
+it holds in memory and where they come from. Its own settings are read from KAIZEN_SERVING_*."""
+
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServingSettings(BaseSettings):
+    """What `kaizen serve` reads from its environment (KAIZEN_SERVING_*)."""
+
+    model_config = SettingsConfigDict(env_prefix="KAIZEN_SERVING_", env_file=".env", extra="ignore")
+
+    max_rows: int = Field(default=10_000, ge=1)  # rows in one predict request, at most
+    max_explain_rows: int = Field(default=100, ge=1)  # rows ?explain=true answers, at most
+    # A column the model does not take: refused with 422, or dropped before predicting.
+    unknown_columns: Literal["reject", "ignore"] = "reject"
+    log_predictions: bool = False  # one JSON line per request under $KAIZEN_HOME/predictions
+    # A verified key is trusted this long without asking the database again (the hot path);
+    # a revoked key stops working after at most this long, or at once on a reload.
+    key_cache_seconds: float = Field(default=10.0, ge=0)

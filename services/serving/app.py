@@ -145,6 +145,14 @@ def _load_first(server: Server) -> None:
         server.loading = False
 
 
+def _reload_logged(server: Server) -> None:
+    """A reload nobody waits for (SIGHUP): a failure is logged, the old models keep serving."""
+    try:
+        server.reload()
+    except Exception:
+        log.exception("the reload failed; the models loaded before keep serving")
+
+
 def _on_hangup(loop: asyncio.AbstractEventLoop, server: Server) -> bool:
     """SIGHUP reloads (uvicorn's single process does not handle it); main thread only."""
     if threading.current_thread() is not threading.main_thread():
@@ -152,7 +160,7 @@ def _on_hangup(loop: asyncio.AbstractEventLoop, server: Server) -> bool:
 
     def reload() -> None:
         log.info("SIGHUP: reloading the published models")
-        loop.run_in_executor(None, server.reload)
+        loop.run_in_executor(None, _reload_logged, server)
 
     try:
         loop.add_signal_handler(signal.SIGHUP, reload)

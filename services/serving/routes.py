@@ -44,6 +44,8 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 class ServedModel(BaseModel):
+    """A model being served."""
+
     name: str
     version: int
     alias: str | None  # followed on reload
@@ -52,6 +54,8 @@ class ServedModel(BaseModel):
 
 
 class Readiness(BaseModel):
+    """Whether every published model is loaded."""
+
     ready: bool
     loading: bool  # the first load has not ended yet
     models: list[str]  # loaded
@@ -60,23 +64,31 @@ class Readiness(BaseModel):
 
 
 class Reloaded(BaseModel):
+    """What a reload changed."""
+
     changed: list[str]  # models loaded anew or dropped
     not_loaded: dict[str, str]
 
 
 class Contribution(BaseModel):
+    """One column's part in a row's prediction."""
+
     name: str
     value: Cell
     contribution: float  # SHAP value, in the model's output space
 
 
 class InputWarning(BaseModel):
+    """Values used, but unlike the training's."""
+
     column: str
     problem: str
     rows: list[int]  # the first rows concerned (0-based)
 
 
 class Predictions(BaseModel):
+    """A predict answer."""
+
     model: str
     version: int
     predictions: list[Label | None]
@@ -95,7 +107,9 @@ def add_fixed_routes(app: FastAPI, server: "Server") -> None:
         """Liveness: the process answers."""
         return {"status": "ok"}
 
-    @app.get("/ready", tags=["health"], response_model=Readiness, responses={503: {}})
+    @app.get(
+        "/ready", tags=["health"], response_model=Readiness, responses={503: {"model": Readiness}}
+    )
     async def ready() -> JSONResponse:
         """Readiness: 200 once every published model is loaded, else 503 naming the others."""
         state = server.models.state

@@ -62,8 +62,8 @@ def session(engine: Engine) -> Iterator[Session]:
 
 @pytest.fixture(autouse=True)
 def _mlflow_environment_kept() -> Iterator[None]:
-    """MLflow's set_tracking_uri also sets MLFLOW_TRACKING_URI in os.environ: without this,
-    a test's store would become every later test's (and their subprocesses')."""
+    """Every test starts without MLflow's URI variables, whatever an earlier fixture's
+    set_tracking_uri left in os.environ (see tests/support/mlflow_env.py)."""
     with mlflow_environment_kept():
         yield
 

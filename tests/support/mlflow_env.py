@@ -1,5 +1,6 @@
 """MLflow writes the tracking and registry URIs it is given into os.environ (subprocesses
-inherit them); tests that point it at their own store put the environment back after."""
+inherit them): a module's fixture that once pointed MLflow at its store would point every
+later test, and the apps and commands they start, at it too."""
 
 import os
 from collections.abc import Iterator
@@ -10,8 +11,9 @@ MLFLOW_URIS = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
 
 @contextmanager
 def mlflow_environment_kept() -> Iterator[None]:
-    """Restores MLflow's URI variables as they were on entry."""
-    saved = {name: os.environ.get(name) for name in MLFLOW_URIS}
+    """Runs without MLflow's URI variables (each test's settings choose its store), then puts
+    them back as they were."""
+    saved = {name: os.environ.pop(name, None) for name in MLFLOW_URIS}
     try:
         yield
     finally:

@@ -10,14 +10,15 @@ from services.explain import ModelRef
 from services.insights.compare import Diagnostics, metric_comparison
 from services.insights.compute import ModelInsights
 from views import _diagnostic_charts as charts
-from views._runtime import current_actor, plain, session, settings, show_error
+from views._insights_cache import stored_insights
+from views._runtime import current_actor, plain, session, show_error
 
 
 def comparison(ref: ModelRef, insights: ModelInsights) -> None:
     other = _other_model(ref)
     if other is None:
         return
-    theirs = explain.cached_insights(settings=settings(), ref=other)
+    theirs = stored_insights(other)
     if theirs is None:
         st.info(
             plain(

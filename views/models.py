@@ -8,6 +8,7 @@ from services.automl.results import TrainingResult
 from services.automl.training import training_jobs, training_result
 from services.explain import ModelRef
 from services.models import JobPublic, JobState
+from views._insights_cache import stored_insights
 from views._job_widgets import live_job, outcome
 from views._model_insights import insights_tabs
 from views._runtime import (
@@ -95,7 +96,7 @@ def model_choice(result: TrainingResult) -> str:
 def insights_section(ref: ModelRef) -> None:
     """The model's insights if computed; else its running job, or the button that starts it."""
     actor, config = current_actor(), settings()
-    insights = explain.cached_insights(settings=config, ref=ref)
+    insights = stored_insights(ref)
     if insights is not None:
         insights_tabs(ref, insights)
         return

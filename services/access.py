@@ -44,6 +44,8 @@ class Action(StrEnum):
     promote = "promote"  # move an alias at once, or roll it back
     publish = "publish"  # serve a version of one's project's model as a REST API
     manage_api_keys = "manage_api_keys"  # create, list and revoke the REST API's keys
+    share = "share"  # make share links to a published model's demo; revoke one's own
+    manage_share_links = "manage_share_links"  # see and revoke everyone's share links
 
 
 NEEDS: dict[Action, Role] = {
@@ -65,6 +67,8 @@ NEEDS: dict[Action, Role] = {
     Action.promote: Role.admin,
     Action.publish: Role.analyst,
     Action.manage_api_keys: Role.admin,
+    Action.share: Role.analyst,
+    Action.manage_share_links: Role.admin,
 }
 
 _PHRASES = {
@@ -86,6 +90,8 @@ _PHRASES = {
     Action.promote: "move model aliases",
     Action.publish: "publish models",
     Action.manage_api_keys: "manage API keys",
+    Action.share: "share demos",
+    Action.manage_share_links: "manage everyone's share links",
 }
 
 

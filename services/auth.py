@@ -213,6 +213,11 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
+def password_matches(hashed: str, password: str) -> bool:
+    """True if `password` is the one `hashed` was made from."""
+    return _verify(hashed, password)
+
+
 def _wrong_password(session: Session, settings: Settings, user: User) -> str:
     user.failed_sign_ins += 1
     message = WRONG

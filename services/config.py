@@ -60,6 +60,12 @@ class Settings(BaseSettings):
     # Podman; "none" never builds (the bundle is written all the same).
     container_engine: Literal["auto", "docker", "podman", "none"] = "auto"
     image_build_timeout_seconds: float = Field(default=1800.0, gt=0)
+    # The addresses people reach `kaizen serve` and this app at: share links are made with the
+    # first, their sign-in step with the second (behind a proxy, set the public addresses).
+    serve_url: str = "http://127.0.0.1:8000"
+    app_url: str = "http://localhost:8501"
+    # A demo's share link lasts this many days unless its creator says otherwise.
+    share_link_days: float = Field(default=7.0, gt=0, le=365)
 
     @field_validator("model_aliases")
     @classmethod

@@ -1,7 +1,8 @@
-"""Tables of the serving side: API keys (only their hashes are stored) and publications (the
-registry version each published model serves, and its bundle)."""
+"""Tables of the serving side: API keys (only their hashes are stored), publications (the
+registry version each published model serves, and its bundle) and share links to demos."""
 
 from datetime import datetime
+from typing import Literal
 
 from sqlalchemy import JSON, Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -69,3 +70,39 @@ class PublicationPublic(PublicationBase):
     # or the exact command that runs the one built.
     image_note: str | None = None
     docker_run: str | None = None
+
+
+ShareAccess = Literal["anyone", "password", "signed_in"]
+
+
+class ShareLinkBase(SQLModel):
+    model_name: str = Field(max_length=500, index=True)
+    project_id: int | None = Field(default=None, foreign_key="project.id", index=True)
+    prefix: str = Field(max_length=16)  # the token's first characters, to tell links apart
+    access: str = Field(default="anyone", max_length=20)  # ShareAccess
+    note: str | None = Field(default=None, max_length=200)  # what it is for, or for whom
+    created_by: str = Field(max_length=200)
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime | None = None  # None: until revoked
+    views: int = 0
+    last_viewed_at: datetime | None = None
+    revoked_at: datetime | None = None
+    revoked_by: str | None = Field(default=None, max_length=200)
+
+
+class ShareLink(ShareLinkBase, table=True):
+    """A link to a published model's demo (`/s/<token>`). Like an API key, the token is shown
+    once and only its SHA-256 is kept; a password, when asked for, is hashed as accounts' are."""
+
+    __table_args__ = (UniqueConstraint("sha256", name="uq_sharelink_sha256"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    sha256: str = Field(max_length=64)
+    password_hash: str | None = Field(default=None, max_length=500)
+
+
+class ShareLinkPublic(ShareLinkBase):
+    """A share link as it is listed: never its token, nor its hashes."""
+
+    id: int
+    state: Literal["active", "expired", "revoked"] = "active"

@@ -16,6 +16,7 @@ from services.cli import models as cli_models
 from services.cli import profile as cli_profile
 from services.cli import publish as cli_publish
 from services.cli import serve as cli_serve
+from services.cli import share as cli_share
 from services.cli import train as cli_train
 from services.cli import users as cli_users
 from services.cli.common import Context, Interrupted, Parser
@@ -88,6 +89,7 @@ def _parser() -> argparse.ArgumentParser:
     cli_profile.register(groups, common)
     cli_publish.register(groups, common)
     cli_serve.register(groups, common)
+    cli_share.register(groups, common)
     cli_train.register(groups, common)
     cli_users.register(groups, common)
     return parser

@@ -117,8 +117,9 @@ def revoke_link(
         before={"revoked": False, "views": link.views},
         after={"revoked": True, "prefix": link.prefix},
     )
+    revoked = _public(link)  # before the commit expires the record's attributes
     session.commit()
-    return _public(link)
+    return revoked
 
 
 def sign_in_pass(*, session: Session, settings: Settings, actor: Actor, token: str) -> str:

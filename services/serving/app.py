@@ -1,7 +1,7 @@
 """The REST API of the published models (`kaizen serve`): health and readiness, the models and
 their schemas, a typed predict route per model (so /docs shows each model's real fields and an
-example row), admin reload, API-key auth and plain-words errors. Other apps (the Gradio demos)
-may be mounted on the app this returns."""
+example row), admin reload, API-key auth and plain-words errors; for an installation, each model's
+Gradio demo too, behind share links (services.serving.demos, share_gate)."""
 
 import asyncio
 import contextlib
@@ -9,7 +9,7 @@ import logging
 import signal
 import threading
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -23,7 +23,10 @@ from services.serving.loaded import LoadedModel, Models
 from services.serving.prediction_log import PredictionLog
 from services.serving.problems import INTERNAL, column_problems
 from services.serving.routes import add_fixed_routes, model_routes, openapi_with_bodies
-from services.serving.sources import Planned, Source
+from services.serving.sources import InstallationSource, Planned, Source
+
+if TYPE_CHECKING:
+    from services.serving.demos import Demos
 
 log = logging.getLogger("kaizen.serving")
 
@@ -38,6 +41,7 @@ class Server:
         self.log = PredictionLog(settings.home / "predictions") if serving.log_predictions else None
         self.loading = True  # until the first load has ended
         self.app: FastAPI | None = None
+        self.demos: Demos | None = None  # the installation's demos (a bundle has none)
 
     def reload(self) -> dict[str, Any]:
         """Loads what the source plans now; a model whose file is unchanged is kept, a new one
@@ -64,6 +68,8 @@ class Server:
             self.models.replace(loaded, failed)
             if self.app is not None:
                 self._install_routes(self.app)
+                if self.demos is not None:
+                    self.demos.install(self.app, loaded)
             self.keys.clear()  # revoked keys stop at once
             self.loading = False
         log.info("serving %s; not loaded: %s", sorted(loaded), sorted(failed))
@@ -108,6 +114,7 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         loop = asyncio.get_running_loop()
+        demo_loop = await server.demos.started() if server.demos is not None else None
         first = loop.run_in_executor(None, _load_first, server)
         hangup = _on_hangup(loop, server)
         try:
@@ -118,6 +125,8 @@ def create_app(
             await asyncio.wait_for(asyncio.shield(first), timeout=None)
             if server.log is not None:
                 server.log.close()
+            if server.demos is not None:
+                server.demos.stopped(demo_loop)
 
     app = FastAPI(
         title="Kaizen Studio models",
@@ -131,10 +140,23 @@ def create_app(
     server.app = app
     app.state.server = server
     add_fixed_routes(app, server)
+    if isinstance(source, InstallationSource):
+        _add_demos(app, server, source)
     openapi_with_bodies(app)
     _add_handlers(app)
     server._install_routes(app)
     return app
+
+
+def _add_demos(app: FastAPI, server: Server, source: InstallationSource) -> None:
+    """The models' demos under /demo/<model>, reached through share links at /s/<token>."""
+    from services.serving.demos import Demos
+    from services.serving.share_gate import DemoGate, ShareDesk, add_share_routes
+
+    server.demos = Demos(source.settings, server.serving)
+    desk = ShareDesk(source.settings, source.engine, server.serving)
+    add_share_routes(app, desk, server.demos.served)
+    app.add_middleware(DemoGate, desk=desk)
 
 
 def _load_first(server: Server) -> None:

@@ -32,6 +32,8 @@ AUDIT_ACTIONS = [
     "model.promotion_withdrawn",
     "model.promoted",
     "model.rolled_back",
+    "share_link.created",
+    "share_link.revoked",
 ]
 AUDIT_LIMIT = 500
 

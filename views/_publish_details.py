@@ -1,6 +1,6 @@
 """A publication as the Publish page shows it: the version served, the alias followed, the bundle
 and the image (or why there is none), and the exact lines that run it and call it; the
-project's publications with Unpublish."""
+project's publications with Unpublish and share links to their demos."""
 
 import json
 import re
@@ -18,6 +18,7 @@ from services.serving.image import PORT
 from services.serving.schema import ModelSchema
 from services.serving_models import PublicationPublic
 from views._publish_common import change, described, published_reference
+from views._publish_share import share_section
 from views._runtime import current_actor, current_project, plain, session, settings
 
 HOST = "127.0.0.1"  # where `kaizen serve` listens by default, and the container's port maps to
@@ -132,6 +133,8 @@ def publications_section(publications: list[PublicationPublic]) -> None:
     publication_details(chosen)
     if st.button("Unpublish", key=f"unpublish-{name}", icon=":material/unpublished:"):
         change(lambda: _unpublish(chosen))
+    st.divider()
+    share_section(name)
 
 
 def list_publications() -> list[PublicationPublic]:

@@ -1,5 +1,5 @@
 """Admin page: users and their roles, projects and their members, promotion requests to
-decide, and the audit log.
+decide, every share link to a demo (to revoke), and the audit log.
 Only admins have it in their navigation; every service called here checks the role again."""
 
 from collections.abc import Callable
@@ -13,6 +13,7 @@ from services.models import ProjectPublic, Role, UserPublic
 from views._audit_log import audit_tab
 from views._promotions import promotions_tab
 from views._runtime import current_actor, plain, read_or_stop, session, settings, show_error
+from views._share_links import share_links_tab
 
 ROLES = [r.value for r in Role]
 
@@ -269,8 +270,8 @@ def _members(project: ProjectPublic, people: list[UserPublic]) -> None:
 st.title("Admin")
 if flash := st.session_state.pop("admin-flash", None):
     st.success(plain(flash), icon=":material/check_circle:")
-people_tab, teams_tab, promotion_tab, log_tab = st.tabs(
-    ["Users", "Projects", "Promotions", "Audit log"]
+people_tab, teams_tab, promotion_tab, links_tab, log_tab = st.tabs(
+    ["Users", "Projects", "Promotions", "Share links", "Audit log"]
 )
 with people_tab:
     users_tab()
@@ -278,5 +279,7 @@ with teams_tab:
     projects_tab()
 with promotion_tab:
     promotions_tab()
+with links_tab:
+    share_links_tab()
 with log_tab:
     audit_tab()

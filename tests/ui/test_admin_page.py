@@ -52,7 +52,13 @@ def test_users_listed_and_a_role_changed_with_its_reason_audited(
     session: Session, admin: Actor, analyst: Actor
 ) -> None:
     at = admin_page(admin)
-    assert [t.label for t in at.tabs] == ["Users", "Projects", "Promotions", "Audit log"]
+    assert [t.label for t in at.tabs] == [
+        "Users",
+        "Projects",
+        "Promotions",
+        "Share links",
+        "Audit log",
+    ]
     assert users_table(at) == [
         ["ana", "analyst", "local", True, False],
         ["boss", "admin", "local", True, False],

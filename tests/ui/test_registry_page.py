@@ -55,7 +55,13 @@ def registry_page(actor: Actor) -> AppTest:
 def admin_promotions(actor: Actor) -> AppTest:
     at = app_as(actor, "views/admin.py")
     assert not at.exception
-    assert [t.label for t in at.tabs] == ["Users", "Projects", "Promotions", "Audit log"]
+    assert [t.label for t in at.tabs] == [
+        "Users",
+        "Projects",
+        "Promotions",
+        "Share links",
+        "Audit log",
+    ]
     return at
 
 

@@ -4,16 +4,10 @@ then answers the page's own curl example, and more rows, over loopback with that
 very predictions the published pipeline makes in-process."""
 
 import json
-import os
 import re
 import shlex
 import shutil
-import signal
-import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -21,13 +15,12 @@ import pytest
 from playwright.sync_api import Page, expect
 from sklearn.datasets import load_breast_cancer
 
-from tests.support.e2e import ADMIN, ROOT, SLOW, create_user, free_port, sign_in
+from tests.support.e2e import ADMIN, SLOW, create_user, kaizen_serve, sign_in
 from tests.support.registry import TrainedHome
 
 pytestmark = pytest.mark.e2e
 
 PUBLISH_TIMEOUT_MS = 180_000  # the job's start, the model's download and check, the bundle
-READY_SECONDS = 120.0  # kaizen serve loads the model from MLflow on a busy 2-core machine
 ROWS = 25
 
 
@@ -41,45 +34,6 @@ def _code(page: Page, starting: str) -> str:
     block = page.get_by_test_id("stCode").filter(has_text=starting).first
     expect(block).to_be_visible(timeout=SLOW)
     return block.locator("code").inner_text().strip()
-
-
-@contextmanager
-def _kaizen_serve(home: Path, log: Path) -> Iterator[str]:
-    """`kaizen serve` on a free loopback port with the app's home; its base URL once ready."""
-    port = free_port()
-    with log.open("w") as output:
-        server = subprocess.Popen(
-            [str(Path(sys.executable).with_name("kaizen")), "serve", "--port", str(port)],
-            cwd=ROOT,
-            env={**os.environ, "KAIZEN_HOME": str(home)},
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            _wait_ready(base, server, log)
-            yield base
-        finally:
-            server.send_signal(signal.SIGINT)
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
-
-
-def _wait_ready(base: str, server: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + READY_SECONDS
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            pytest.fail(f"kaizen serve exited early:\n{log.read_text()[-3000:]}")
-        try:
-            if httpx.get(f"{base}/ready", timeout=5).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.5)
-    pytest.fail(f"kaizen serve was not ready in {READY_SECONDS:.0f} s:\n{log.read_text()[-3000:]}")
 
 
 def test_publish_in_the_browser_get_a_key_and_call_the_running_service(
@@ -126,7 +80,7 @@ def test_publish_in_the_browser_get_a_key_and_call_the_running_service(
     assert address == f"http://127.0.0.1:8000/v1/models/{name}/predict"
     headers = {"Authorization": f"Bearer {secret}", "Content-Type": "application/json"}
 
-    with _kaizen_serve(kaizen_home, tmp_path / "serve.log") as base:
+    with kaizen_serve(kaizen_home, tmp_path / "serve.log") as base:
         predict = f"{base}/v1/models/{name}/predict"
         example = httpx.post(predict, content=body, headers=headers, timeout=30)
         assert example.status_code == 200, example.text

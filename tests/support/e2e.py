@@ -2,11 +2,16 @@
 and signing in through the app's own form in a real browser."""
 
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -15,6 +20,7 @@ ROOT = Path(__file__).parents[2]
 # The first admin the e2e fixtures create with `kaizen users create-admin`.
 ADMIN = ("admin", "an e2e operator passphrase")
 SLOW = 60_000  # ms: the first run of a fresh app migrates its database
+SERVE_READY_SECONDS = 120.0  # kaizen serve loads the models from MLflow on a busy 2-core machine
 
 
 def sign_in(page: Page, url: str, username: str = ADMIN[0], password: str = ADMIN[1]) -> None:
@@ -77,3 +83,45 @@ def streamlit_command(port: int, secrets_file: Path) -> list[str]:
         "--secrets.files",
         str(secrets_file),
     ]
+
+
+@contextmanager
+def kaizen_serve(home: Path, log: Path, port: int | None = None) -> Iterator[str]:
+    """`kaizen serve` on loopback (a free port unless given) with the app's home; its base URL
+    once every publication is loaded."""
+    port = port or free_port()
+    with log.open("w") as output:
+        server = subprocess.Popen(
+            [str(Path(sys.executable).with_name("kaizen")), "serve", "--port", str(port)],
+            cwd=ROOT,
+            env={**os.environ, "KAIZEN_HOME": str(home)},
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            _wait_ready(base, server, log)
+            yield base
+        finally:
+            server.send_signal(signal.SIGINT)
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+
+
+def _wait_ready(base: str, server: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + SERVE_READY_SECONDS
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            pytest.fail(f"kaizen serve exited early:\n{log.read_text()[-3000:]}")
+        try:
+            if httpx.get(f"{base}/ready", timeout=5).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.5)
+    pytest.fail(
+        f"kaizen serve was not ready in {SERVE_READY_SECONDS:.0f} s:\n{log.read_text()[-3000:]}"
+    )

@@ -34,6 +34,7 @@ class LoadedModel:
     background: pd.DataFrame | None = None  # training rows' features: SHAP's baseline
     road: fast.Road | None = None  # the proven-equal array preprocessing, where there is one
     loaded_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    examples: pd.DataFrame | None = None  # a few holdout rows' features: the demo's examples
 
     @property
     def name(self) -> str:
@@ -54,13 +55,14 @@ def ready_model(
     alias: str | None = None,
     background: pd.DataFrame | None = None,
     sample: pd.DataFrame | None = None,
+    examples: pd.DataFrame | None = None,
 ) -> LoadedModel:
     """A loaded pipeline, set to one thread, with its generated request model and, if it is
     proven equal on probing rows (`sample`: training rows to add to them), the fast road."""
     single_threaded(pipeline)
     body = request_model(schema, max_rows=max_rows, unknown_columns=unknown_columns)
     road = proven_road(pipeline, schema, sample)
-    return LoadedModel(schema, pipeline, body, digest, alias, background, road)
+    return LoadedModel(schema, pipeline, body, digest, alias, background, road, examples=examples)
 
 
 def proven_road(pipeline: Any, schema: ModelSchema, sample: pd.DataFrame | None) -> Any:

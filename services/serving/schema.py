@@ -13,6 +13,7 @@ import math
 from datetime import datetime
 from typing import Annotated, Any, Literal, NotRequired
 
+import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, create_model
 from typing_extensions import TypedDict  # pydantic needs this one before Python 3.12
@@ -41,6 +42,8 @@ class ColumnSchema(BaseModel):
     categories: list[str] = []  # category: the values seen in training, most frequent first
     minimum: float | None = None  # numbers: training's 1st percentile (below: a warning)
     maximum: float | None = None  # numbers: training's 99th percentile (above: a warning)
+    lowest: float | None = None  # numbers: training's smallest value (the demo's slider range)
+    highest: float | None = None  # numbers: training's largest value
     example: Cell = None  # a typical value: the median or the most frequent
 
 
@@ -108,6 +111,7 @@ def _column(info: FeatureInfo, values: pd.Series) -> ColumnSchema:
     )
     if kind in ("number", "integer"):
         column.minimum, column.maximum = info.low, info.high
+        column.lowest, column.highest = _extreme(values.min()), _extreme(values.max())
         if info.median is not None:
             column.example = round(info.median) if kind == "integer" else info.median
     elif kind in ("category", "text"):
@@ -119,6 +123,14 @@ def _column(info: FeatureInfo, values: pd.Series) -> ColumnSchema:
         present = pd.to_datetime(values.dropna())
         column.example = present.median().isoformat() if len(present) else None
     return column
+
+
+def _extreme(value: Any) -> float | None:
+    """A sample's min or max as a plain float (a float32's shortest digits: 80.4, not
+    80.4000015258789); None when every value is missing."""
+    if pd.isna(value):
+        return None
+    return float(str(value)) if isinstance(value, np.float32) else float(value)
 
 
 def _label(value: Any) -> Label:

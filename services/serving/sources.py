@@ -20,6 +20,7 @@ from services.serving.schema import build_schema
 
 log = logging.getLogger("kaizen.serving")
 BACKGROUND_ROWS = 100  # training rows kept in memory as SHAP's baseline (?explain=true)
+EXAMPLE_ROWS = 5  # holdout rows kept as the demo's examples
 
 
 @dataclass(frozen=True)
@@ -93,7 +94,7 @@ class InstallationSource:
             pipeline = tracking.load_pipeline(self.settings, uri, digest or "")
             if found.run_id is None or found.target is None:
                 raise ValueError(f"{name} v{version} has no training run to build its schema")
-            _, train = tracking.load_split(self.settings, found.run_id)
+            holdout, train = tracking.load_split(self.settings, found.run_id)
             schema = build_schema(pipeline, train, found.target, name, version)
             features = train.drop(columns=[found.target])
             background = features.sample(min(len(features), BACKGROUND_ROWS), random_state=0)
@@ -106,6 +107,7 @@ class InstallationSource:
                 alias=publication.alias,
                 background=background,
                 sample=features,
+                examples=holdout.drop(columns=[found.target]).head(EXAMPLE_ROWS),
             )
 
         return Planned(name=name, version=version, digest=digest, load=load)

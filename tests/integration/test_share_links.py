@@ -7,6 +7,7 @@ real uvicorn)."""
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -216,3 +217,16 @@ def test_the_demo_predicts_as_the_api_and_follows_the_publication(shared: Shared
     assert name in reloaded.json()["changed"]
     config = browser.get(f"/demo/{name}/config").text
     assert f"version {trained.versions['lr']}" in config
+
+
+def test_gradio_serves_no_files_of_ours_and_bounds_uploads(shared: Shared) -> None:
+    browser = shared.fresh()
+    assert _open(browser, shared.link()).status_code == 303
+    demo = f"/demo/{shared.trained.name}/gradio_api"
+    database = next(shared.settings.home.glob("kaizen.db"))
+    for path in ("/etc/passwd", str(database), str(Path(__file__).resolve())):
+        answer = browser.get(f"{demo}/file={path}")
+        assert answer.status_code in (403, 404), (path, answer.status_code)
+        assert "root:" not in answer.text and "SQLite" not in answer.text
+    big = browser.post(f"{demo}/upload", files={"files": ("big.csv", b"x" * 2_000_000)})
+    assert big.status_code == 413

@@ -8,6 +8,7 @@ import contextlib
 import logging
 import signal
 import threading
+import time
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from services.serving.demos import Demos
 
 log = logging.getLogger("kaizen.serving")
+RELOAD_SOON_SECONDS = 30.0
 
 
 class Server:
@@ -42,6 +44,8 @@ class Server:
         self.loading = True  # until the first load has ended
         self.app: FastAPI | None = None
         self.demos: Demos | None = None  # the installation's demos (a bundle has none)
+        self.last_reload_soon = -RELOAD_SOON_SECONDS
+        self.soon = threading.Lock()
 
     def reload(self) -> dict[str, Any]:
         """Loads what the source plans now; a model whose file is unchanged is kept, a new one
@@ -74,6 +78,16 @@ class Server:
             self.loading = False
         log.info("serving %s; not loaded: %s", sorted(loaded), sorted(failed))
         return {"changed": changed, "not_loaded": failed}
+
+    def reload_soon(self) -> None:
+        """A reload in the background, unless one was asked for this way lately (a share link
+        to a model published since the last load: its demo appears without an admin's reload)."""
+        with self.soon:
+            now = time.monotonic()
+            if now - self.last_reload_soon < RELOAD_SOON_SECONDS:
+                return
+            self.last_reload_soon = now
+        threading.Thread(target=_reload_logged, args=(self,), daemon=True).start()
 
     def _install_routes(self, app: FastAPI) -> None:
         """The models' predict routes replace the previous ones, in one swap of the route list,
@@ -155,7 +169,7 @@ def _add_demos(app: FastAPI, server: Server, source: InstallationSource) -> None
 
     server.demos = Demos(source.settings, server.serving)
     desk = ShareDesk(source.settings, source.engine, server.serving)
-    add_share_routes(app, desk, server.demos.served)
+    add_share_routes(app, desk, server)
     app.add_middleware(DemoGate, desk=desk)
 
 

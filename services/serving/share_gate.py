@@ -14,14 +14,16 @@ from urllib.parse import quote, unquote
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, select
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.config import Settings
 from services.serving import ServingSettings, share_pages, share_passes
+from services.serving_models import Publication
 
 if TYPE_CHECKING:
+    from services.serving.app import Server
     from services.serving_models import ShareLinkPublic
 
 COOKIE = "kaizen_demo"
@@ -77,27 +79,29 @@ class ShareDesk:
         return max(1, int(seconds))
 
 
-def add_share_routes(app: FastAPI, desk: ShareDesk, served: Any) -> None:
-    """GET and POST /s/<token>; `served(name)` says whether that model's demo is up."""
+def add_share_routes(app: FastAPI, desk: ShareDesk, server: "Server") -> None:
+    """GET and POST /s/<token>, for the demos `server` mounts."""
 
     @app.get("/s/{token}", include_in_schema=False)
     def open_link(request: Request, token: str) -> Response:
-        return _open(desk, served, request, token, password=None)
+        return _open(desk, server, request, token, password=None)
 
     @app.post("/s/{token}", include_in_schema=False)
     async def open_with_password(request: Request, token: str) -> Response:
         form = await request.form()
         password = form.get("password")
         given = password if isinstance(password, str) else ""
-        return await run_in_threadpool(_open, desk, served, request, token, password=given)
+        return await run_in_threadpool(_open, desk, server, request, token, password=given)
 
 
-def _open(desk: ShareDesk, served: Any, request: Request, token: str, password: str | None) -> Any:
+def _open(
+    desk: ShareDesk, server: "Server", request: Request, token: str, password: str | None
+) -> Any:
     from services.sharing import count_view, find_link, password_opens
 
     with Session(desk.engine) as session:
         link = find_link(session, token)
-        refused = _refusal(desk, served, link)
+        refused = _refusal(desk, server, session, link)
         if refused is not None or link is None:
             return refused or share_pages.not_found()
         if link.access == "password":
@@ -114,7 +118,9 @@ def _open(desk: ShareDesk, served: Any, request: Request, token: str, password: 
     return _into_demo(desk, request, link)
 
 
-def _refusal(desk: ShareDesk, served: Any, link: "ShareLinkPublic | None") -> Response | None:
+def _refusal(
+    desk: ShareDesk, server: "Server", session: Session, link: "ShareLinkPublic | None"
+) -> Response | None:
     """A page instead of the demo: no such link, revoked, expired, not served, too busy."""
     if link is None:
         return share_pages.not_found()
@@ -122,11 +128,23 @@ def _refusal(desk: ShareDesk, served: Any, link: "ShareLinkPublic | None") -> Re
         return share_pages.revoked()
     if link.state == "expired" and link.expires_at is not None:
         return share_pages.expired(f"{link.expires_at:%d %B %Y at %H:%M} UTC")
-    if not served(link.model_name):
-        return share_pages.unavailable(link.model_name)
+    if server.demos is None or not server.demos.served(link.model_name):
+        return _not_served(server, session, link.model_name)
     if not desk.limit.allows(link.id):
         return share_pages.too_many()
     return None
+
+
+def _not_served(server: "Server", session: Session, name: str) -> Response:
+    """The page for a demo that is not up: starting, if the model was published since the
+    server last loaded (it reloads now, so a link made right after publishing works), else
+    not available (unpublished, or failing to load)."""
+    published = session.exec(select(Publication).where(Publication.model_name == name)).first()
+    if published is None or name in server.models.state.failed:
+        return share_pages.unavailable(name)
+    if not server.loading:
+        server.reload_soon()
+    return share_pages.starting(name)
 
 
 def _into_demo(desk: ShareDesk, request: Request, link: "ShareLinkPublic") -> Response:

@@ -29,10 +29,12 @@ HEADERS = {
 }
 
 
-def page(title: str, body: str, status: int) -> HTMLResponse:
-    """A page with `title` and `body` (HTML, already escaped)."""
+def page(title: str, body: str, status: int, refresh: int | None = None) -> HTMLResponse:
+    """A page with `title` and `body` (HTML, already escaped); `refresh`: seconds until the
+    browser asks again."""
+    again = f'<meta http-equiv="refresh" content="{int(refresh)}">' if refresh else ""
     html = (
-        f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8">{again}'
         f'<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{escape(title)} · Kaizen Studio</title><style>{STYLE}</style></head>"
         f"<body><main><h1>{escape(title)}</h1>{body}</main></body></html>"
@@ -74,6 +76,16 @@ def unavailable(model: str) -> HTMLResponse:
         "loading, or it was unpublished). Try again in a minute; if it keeps happening, tell "
         "the person who shared it.</p>",
         503,
+    )
+
+
+def starting(model: str) -> HTMLResponse:
+    return page(
+        "The demo is starting",
+        f"<p>The model <b>{escape(model)}</b> was published a moment ago and is being loaded. "
+        "This page tries again by itself in a few seconds.</p>",
+        503,
+        refresh=5,
     )
 
 

@@ -4,6 +4,7 @@ password and sign-in links; views counted; each link's requests rate-limited; th
 the publication's version on reload and predicts as the API does (Gradio's own client, over a
 real uvicorn)."""
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -15,13 +16,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from services import sharing
+from services import publish, sharing
 from services.config import Settings
 from services.models import utcnow
 from services.serving_models import ShareLink
 from tests.support.actors import OPERATOR
 from tests.support.registry import TrainedHome, copy_home, person
 from tests.support.serving import (
+    READY_SECONDS,
     Keys,
     home_env,
     in_process,
@@ -179,6 +181,33 @@ def test_each_links_demo_requests_are_rate_limited(shared: Shared) -> None:
     assert browser.get(f"{demo}/").status_code == 200  # pages still open; only requests count
     other = shared.fresh()
     assert _open(other, shared.link()).status_code == 303  # another link has its own budget
+
+
+def test_a_model_published_after_the_server_loaded_starts_on_its_first_link(
+    shared: Shared,
+) -> None:
+    other = shared.trained.other
+    earlier = shared.link(name=other)
+    admin = {"Authorization": f"Bearer {shared.keys.admin}"}
+    with Session(shared.engine, expire_on_commit=False) as session:
+        version = publish.unpublish(session=session, actor=OPERATOR, name=other).version
+    assert other in shared.client.post("/v1/admin/reload", headers=admin).json()["changed"]
+    gone = _open(shared.fresh(), earlier)
+    assert gone.status_code == 503 and "not available right now" in gone.text
+
+    with Session(shared.engine, expire_on_commit=False) as session:
+        publish.publish(
+            session=session, settings=shared.settings, actor=OPERATOR, name=other, version=version
+        )
+    made = shared.link(name=other)
+    first = _open(shared.fresh(), made)  # no reload asked for: the link itself brings it up
+    assert first.status_code == 503 and "The demo is starting" in first.text
+    assert 'http-equiv="refresh"' in first.text
+    deadline = time.monotonic() + READY_SECONDS
+    while (answer := _open(shared.fresh(), made)).status_code == 503:
+        assert time.monotonic() < deadline, answer.text
+        time.sleep(0.5)
+    assert answer.status_code == 303
 
 
 def test_the_demo_predicts_as_the_api_and_follows_the_publication(shared: Shared) -> None:

@@ -14,9 +14,13 @@ setup:
 		|| python3 -m pip install --quiet uv
 	$(UV) sync --frozen
 
+# The app, and beside it `kaizen serve` (the REST API and the demos that share links open),
+# stopped with it.
 run: setup
 	$(UV) run --frozen kaizen init
-	$(UV) run --frozen streamlit run app.py --server.address 127.0.0.1 --server.port 8501
+	@$(UV) run --frozen kaizen serve --host 127.0.0.1 --port 8000 & serve=$$!; \
+		trap 'kill $$serve 2>/dev/null' EXIT; \
+		$(UV) run --frozen streamlit run app.py --server.address 127.0.0.1 --server.port 8501
 
 # Debian's Chromium for the browser tests (Playwright drives it; it never downloads one).
 browser:
@@ -81,4 +85,5 @@ bench: setup
 	$(UV) run --frozen python benchmarks/profiling_report.py
 	$(UV) run --frozen python benchmarks/explain.py
 	$(UV) run --frozen python benchmarks/serving.py
+	$(UV) run --frozen python benchmarks/demo.py
 	$(UV) run --frozen python benchmarks/automl.py

@@ -51,6 +51,9 @@ def build_demo(model: LoadedModel) -> gr.Interface:
         api_name="predict",
         analytics_enabled=False,
         cache_examples=False,
+        # Gradio answers one request per event at a time by default: one per core instead,
+        # so several visitors are not queued behind one another on a multi-core server.
+        concurrency_limit=os.cpu_count() or 1,
     )
 
 

@@ -58,17 +58,20 @@ class ShareDesk:
         self.limit = RateLimit(serving.demo_requests_per_minute)
         self.cache: dict[int, tuple[float, ShareLinkPublic | None]] = {}
 
+    def cached(self, link_id: int) -> "tuple[bool, ShareLinkPublic | None]":
+        """(True, the link) if it was read in the last few seconds, else (False, None)."""
+        found = self.cache.get(link_id)
+        if found is not None and time.monotonic() - found[0] < self.serving.key_cache_seconds:
+            return True, found[1]
+        return False, None
+
     def link(self, link_id: int) -> "ShareLinkPublic | None":
-        """The link by id, from the cache if it was read in the last few seconds."""
+        """The link by id, read now (and cached)."""
         from services.sharing import link_by_id
 
-        now = time.monotonic()
-        cached = self.cache.get(link_id)
-        if cached is not None and now - cached[0] < self.serving.key_cache_seconds:
-            return cached[1]
         with Session(self.engine) as session:
             found = link_by_id(session, link_id)
-        self.cache[link_id] = (now, found)
+        self.cache[link_id] = (time.monotonic(), found)
         return found
 
     def grant_seconds(self, link: "ShareLinkPublic") -> int:
@@ -185,10 +188,10 @@ class DemoGate:
             await self.app(scope, receive, send)
             return
         name = unquote(path[len(DEMO_PREFIX) :].split("/", 1)[0])
-        refused = await run_in_threadpool(self._refusal, name, _cookie(scope))
-        if refused is None and scope.get("method") == "POST":
-            link_id = share_passes.granted_link(self.desk.settings, _cookie(scope) or "")
-            refused = None if self.desk.limit.allows(link_id or 0) else share_pages.too_many()
+        link_id = share_passes.granted_link(self.desk.settings, _cookie(scope) or "")
+        refused = _closed(name, await self._link(link_id))
+        if refused is None and link_id is not None and scope.get("method") == "POST":
+            refused = None if self.desk.limit.allows(link_id) else share_pages.too_many()
         if refused is None:
             await self.app(scope, receive, send)
         elif scope["type"] == "http":
@@ -196,21 +199,29 @@ class DemoGate:
         else:  # a websocket: closed, with the reason's status
             await send({"type": "websocket.close", "code": 1008})
 
-    def _refusal(self, name: str, cookie: str | None) -> Response | None:
-        from services.sharing import state_of
+    async def _link(self, link_id: int | None) -> "ShareLinkPublic | None":
+        """The granted link: from the cache on the event loop (most requests: a page's assets),
+        else read from the database in a worker thread."""
+        if link_id is None:
+            return None
+        hit, link = self.desk.cached(link_id)
+        return link if hit else await run_in_threadpool(self.desk.link, link_id)
 
-        link_id = share_passes.granted_link(self.desk.settings, cookie or "")
-        link = self.desk.link(link_id) if link_id is not None else None
-        if link is None or link.model_name != name:
-            return share_pages.demo_closed(
-                "This page opens only from a share link, in the browser that opened it.", 401
-            )
-        state = state_of(link)  # now: a cached link may have expired since it was read
-        if state == "revoked":
-            return share_pages.demo_closed("The share link that opened it was revoked.", 410)
-        if state == "expired":
-            return share_pages.demo_closed("The share link that opened it has expired.", 410)
-        return None
+
+def _closed(name: str, link: "ShareLinkPublic | None") -> Response | None:
+    """Why the demo `name` is closed to a request granted `link`, as a page; None if open."""
+    from services.sharing import state_of
+
+    if link is None or link.model_name != name:
+        return share_pages.demo_closed(
+            "This page opens only from a share link, in the browser that opened it.", 401
+        )
+    state = state_of(link)  # now: a cached link may have expired since it was read
+    if state == "revoked":
+        return share_pages.demo_closed("The share link that opened it was revoked.", 410)
+    if state == "expired":
+        return share_pages.demo_closed("The share link that opened it has expired.", 410)
+    return None
 
 
 def _cookie(scope: Scope) -> str | None:

@@ -15,6 +15,7 @@ from services.config import Settings
 
 SIGN_IN_PASS_SECONDS = 120  # from the app's "Open the demo" button to the server
 KEY_BYTES = 32
+_KEYS: dict[Path, bytes] = {}  # by key file: one process may serve several homes (tests)
 
 
 def grant(settings: Settings, link_id: int, seconds: float) -> str:
@@ -61,12 +62,15 @@ def _signature(settings: Settings, purpose: str, link_id: int, ends: int) -> str
 
 
 def _key(settings: Settings) -> bytes:
-    """The installation's signing key, made on first use (readable by its owner only)."""
-    path = settings.home / "secrets" / "share-links.key"
-    try:
-        return bytes.fromhex(path.read_text().strip())
-    except FileNotFoundError:
-        return _new_key(path)
+    """The installation's signing key, made on first use (readable by its owner only); kept
+    in memory once read (it never changes: every request under /demo/ checks a signature)."""
+    path = settings.home.resolve() / "secrets" / "share-links.key"
+    if path not in _KEYS:
+        try:
+            _KEYS[path] = bytes.fromhex(path.read_text().strip())
+        except FileNotFoundError:
+            _KEYS[path] = _new_key(path)
+    return _KEYS[path]
 
 
 def _new_key(path: Path) -> bytes:

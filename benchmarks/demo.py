@@ -441,7 +441,7 @@ def over_http(
             columns = [c.name for c in models[one.name].schema.columns]
             plain = rest_p50(base, one, key, columns, explain=False)
             figure.rest_ms = (plain, rest_p50(base, one, key, columns, explain=True))
-            print(f"  {figure}", flush=True)
+            print(f"  {one.spec.label}: measured over HTTP", flush=True)
         memory.append(("kaizen serve after the load", rss_mb(pid)))
     return figures, memory
 

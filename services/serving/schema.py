@@ -113,7 +113,9 @@ def _column(info: FeatureInfo, values: pd.Series) -> ColumnSchema:
         column.minimum, column.maximum = info.low, info.high
         column.lowest, column.highest = _extreme(values.min()), _extreme(values.max())
         if info.median is not None:
-            column.example = round(info.median) if kind == "integer" else info.median
+            column.example = (
+                round(info.median) if kind == "integer" else _typical(info.median, values)
+            )
     elif kind in ("category", "text"):
         column.example = info.categories[0] if info.categories else None
     elif kind == "boolean":
@@ -123,6 +125,12 @@ def _column(info: FeatureInfo, values: pd.Series) -> ColumnSchema:
         present = pd.to_datetime(values.dropna())
         column.example = present.median().isoformat() if len(present) else None
     return column
+
+
+def _typical(median: float, values: pd.Series) -> float:
+    """The median as the column holds numbers: a float32 column's in its shortest digits
+    (85.98, not 85.980003), as its values are shown."""
+    return float(str(np.float32(median))) if values.dtype == np.float32 else median
 
 
 def _extreme(value: Any) -> float | None:

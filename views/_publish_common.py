@@ -27,20 +27,21 @@ def of_project(models: list[RegisteredModelPublic]) -> list[RegisteredModelPubli
     return [m for m in models if m.project_id == project]
 
 
-def change(work: Callable[[], str]) -> None:
-    """Runs one change; its success message shows after the rerun, a refusal at once."""
+def change(work: Callable[[], str], *, key: str = FLASH) -> None:
+    """Runs one change; its success message shows after the rerun (where `flash(key)` is
+    called), a refusal at once."""
     try:
         message = work()
     except Exception as error:
         show_error(error)
         return
-    st.session_state[FLASH] = message
+    st.session_state[key] = message
     st.rerun()
 
 
-def flash() -> None:
+def flash(key: str = FLASH) -> None:
     """The message of the change the last run made, once."""
-    if message := st.session_state.pop(FLASH, None):
+    if message := st.session_state.pop(key, None):
         st.success(plain(message), icon=":material/check_circle:")
 
 

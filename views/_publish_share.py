@@ -8,8 +8,9 @@ import streamlit as st
 from services import sharing
 from services.access import Action
 from services.serving_models import ShareLinkPublic
+from views._publish_common import flash
 from views._runtime import allowed, current_actor, plain, session, settings, show_error
-from views._share_links import expiry, flash, links_table, revoke_picker
+from views._share_links import FLASH, expiry, links_table, revoke_picker
 
 # The form's choices, in words, and the access each one asks for.
 ACCESS = {
@@ -34,7 +35,7 @@ def share_section(name: str) -> None:
     with st.container(border=True):
         _create_form(name)
     _just_made(name)
-    flash()
+    flash(FLASH)
     try:
         found = _links(name)
     except Exception as error:  # the page's other tabs still render

@@ -10,9 +10,10 @@ import streamlit as st
 
 from services import sharing
 from services.serving_models import ShareLinkPublic
-from views._runtime import current_actor, plain, session, show_error
+from views._publish_common import change, flash
+from views._runtime import current_actor, session, show_error
 
-FLASH = "share-flash"
+FLASH = "share-flash"  # a revocation's message, shown where the links are
 ALL = "(all)"
 STATES = ["active", "expired", "revoked"]
 COLUMNS = ["model", "note", "prefix", "access", "state", "created by", "created", "expires"]
@@ -27,7 +28,7 @@ ACCESS_WORDS = {
 
 def share_links_tab() -> None:
     """Every share link (the service gives admins everyone's), filters, and Revoke."""
-    flash()
+    flash(FLASH)
     try:
         found = _every_link()
     except Exception as error:  # the tabs after this one still render
@@ -83,24 +84,7 @@ def revoke_picker(
         key=f"{key}-revoke-choice",
     )
     if right.button("Revoke", key=f"{key}-revoke", icon=":material/link_off:"):
-        change(lambda: _revoked(live[chosen], then))
-
-
-def change(work: Callable[[], str]) -> None:
-    """Runs one change; its success message shows after the rerun, a refusal at once."""
-    try:
-        message = work()
-    except Exception as error:
-        show_error(error)
-        return
-    st.session_state[FLASH] = message
-    st.rerun()
-
-
-def flash() -> None:
-    """The message of the change the last run made, once."""
-    if message := st.session_state.pop(FLASH, None):
-        st.success(plain(message), icon=":material/check_circle:")
+        change(lambda: _revoked(live[chosen], then), key=FLASH)
 
 
 def expiry(moment: datetime | None) -> str:

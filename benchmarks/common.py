@@ -1,6 +1,7 @@
 """What the benchmarks share: a Kaizen home to measure in, and a plain aligned table."""
 
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -43,3 +44,16 @@ def add_file(session: Any, settings: Any, source: Path) -> Any:
         source=source,
         filename=source.name,
     )
+
+
+def succeeded(session: Any, job: Any, seconds: float = 900) -> Any:
+    """The job once it has finished, or the benchmark stops saying how it ended."""
+    from services import jobs
+
+    deadline = time.monotonic() + seconds
+    while not job.state.finished and time.monotonic() < deadline:
+        time.sleep(0.5)
+        job = jobs.load_job(session=session, job_id=job.id)
+    if job.state.value != "succeeded":
+        raise SystemExit(f"job {job.id} {job.state.value}: {job.error}")
+    return job

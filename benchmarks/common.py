@@ -1,7 +1,11 @@
 """What the benchmarks share: a Kaizen home to measure in, and a plain aligned table."""
 
+import contextlib
 import os
+import signal
+import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -57,3 +61,34 @@ def succeeded(session: Any, job: Any, seconds: float = 900) -> Any:
     if job.state.value != "succeeded":
         raise SystemExit(f"job {job.id} {job.state.value}: {job.error}")
     return job
+
+
+@contextlib.contextmanager
+def server(
+    command: list[str], url: str, env: dict[str, str], *, log: Path, ready_seconds: float
+) -> Iterator[int]:
+    """A server process, started in its own session, until `url` answers 200 (its process id
+    is yielded) and ended with its children when the block ends; its output goes to `log`."""
+    import httpx
+
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            command, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        try:
+            deadline = time.monotonic() + ready_seconds
+            while True:
+                with contextlib.suppress(httpx.TransportError):
+                    if httpx.get(url, timeout=5).status_code == 200:
+                        break
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit(f"{command[:3]} did not get ready; see {log}")
+                time.sleep(0.5)
+            yield process.pid
+        finally:
+            os.killpg(process.pid, signal.SIGINT)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()

@@ -28,9 +28,7 @@ import functools
 import gc
 import json
 import os
-import signal
 import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -44,7 +42,7 @@ import numpy as np
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import add_file, kaizen_home, print_aligned, succeeded
+from common import add_file, kaizen_home, print_aligned, server, succeeded
 
 OUT = Path(__file__).resolve().parent / "out"
 BIN = Path(sys.executable).parent
@@ -239,32 +237,12 @@ def _p(seconds: list[float], q: float) -> float:
 def kaizen_serve(port: int) -> Iterator[tuple[str, int]]:
     """`kaizen serve` in its own session until the block ends (its URL and process id, the
     console script being the Python process itself); output to out/demo-kaizen.log."""
-    import httpx
-
     base = f"http://127.0.0.1:{port}"
     env = os.environ | {"KAIZEN_SERVING_DEMO_REQUESTS_PER_MINUTE": RATE}
     command = [str(BIN / "kaizen"), "serve", "--port", str(port)]
-    with (OUT / "demo-kaizen.log").open("wb") as output:
-        process = subprocess.Popen(
-            command, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        try:
-            deadline = time.monotonic() + READY_SECONDS
-            while True:
-                with contextlib.suppress(httpx.TransportError):
-                    if httpx.get(f"{base}/ready", timeout=5).status_code == 200:
-                        break
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit("kaizen serve did not get ready; see out/demo-kaizen.log")
-                time.sleep(0.5)
-            yield base, process.pid
-        finally:
-            os.killpg(process.pid, signal.SIGINT)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+    log = OUT / "demo-kaizen.log"
+    with server(command, f"{base}/ready", env, log=log, ready_seconds=READY_SECONDS) as pid:
+        yield base, pid
 
 
 def open_link(base: str, one: Trained) -> tuple[dict[str, tuple[float, float]], str]:

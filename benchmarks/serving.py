@@ -23,17 +23,14 @@ benchmarks/out/serving.json; nothing is asserted.
 
 import argparse
 import asyncio
-import contextlib
 import copy
 import json
 import os
-import signal
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -43,7 +40,7 @@ import orjson
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import add_file, kaizen_home, print_aligned, succeeded
+from common import add_file, kaizen_home, print_aligned, server, succeeded
 
 OUT = Path(__file__).resolve().parent / "out"
 BIN = Path(sys.executable).parent
@@ -288,34 +285,10 @@ def mlflow_rows(frame: pd.DataFrame) -> Any:
     return {"dataframe_split": json.loads(frame.to_json(orient="split", index=False))}
 
 
-@contextlib.contextmanager
-def server(command: list[str], url: str, env: dict[str, str]) -> Iterator[None]:
-    """A server process, started in its own session and ended with its children; its output
-    goes to benchmarks/out/serving-<program>.log."""
-    import httpx
-
+def _served_by(command: list[str], url: str, env: dict[str, str]) -> Any:
+    """`server` with its output in benchmarks/out/serving-<program>.log."""
     log = OUT / f"serving-{Path(command[0]).name}.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            command, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        try:
-            deadline = time.monotonic() + READY_SECONDS
-            while True:
-                with contextlib.suppress(httpx.TransportError):
-                    if httpx.get(url, timeout=5).status_code == 200:
-                        break
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit(f"{command[:3]} did not get ready; see {log}")
-                time.sleep(0.5)
-            yield
-        finally:
-            os.killpg(process.pid, signal.SIGINT)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+    return server(command, url, env, log=log, ready_seconds=READY_SECONDS)
 
 
 def same_answers(served: Served, kaizen_url: str, auth: dict[str, str]) -> str:
@@ -346,8 +319,8 @@ def run(seconds: float, tmp: Path) -> list[Figure]:
     mlflow_command = [str(BIN / "mlflow"), "models", "serve", "-m", model, "--env-manager"]
     mlflow_command += ["local", "--host", "127.0.0.1", "--port", "8792", "--workers", "1"]
     with (
-        server([str(BIN / "kaizen"), "serve", "--port", "8791"], KAIZEN + "/ready", env),
-        server(mlflow_command, MLFLOW + "/ping", env),
+        _served_by([str(BIN / "kaizen"), "serve", "--port", "8791"], KAIZEN + "/ready", env),
+        _served_by(mlflow_command, MLFLOW + "/ping", env),
     ):
         kaizen_url = f"{KAIZEN}/v1/models/{served.name}/predict"
         auth = {"Authorization": f"Bearer {served.key}"}

@@ -82,16 +82,23 @@ def client(settings: Settings) -> Any:
 def use_experiment(settings: Settings, project: str) -> str:
     """Makes the project's experiment (created on first use) the one new runs go to."""
     import mlflow
+    from mlflow.exceptions import MlflowException
 
     name = f"kaizen/{project}"
     found = mlflow.get_experiment_by_name(name)
-    if found is not None:
-        experiment_id = str(found.experiment_id)
-    else:
+    if found is None:
         # The embedded store keeps artifacts under home; a tracking server chooses its own.
         embedded = tracking_uri(settings).startswith("sqlite:")
         location = (settings.mlflow_dir / "artifacts").resolve().as_uri() if embedded else None
-        experiment_id = str(mlflow.create_experiment(name, artifact_location=location))
+        try:
+            experiment_id = str(mlflow.create_experiment(name, artifact_location=location))
+        except MlflowException:
+            found = mlflow.get_experiment_by_name(name)
+            if found is None:  # not made by another job meanwhile: a real failure
+                raise
+            experiment_id = str(found.experiment_id)  # two trainings started at once
+    else:
+        experiment_id = str(found.experiment_id)
     mlflow.set_experiment(experiment_id=experiment_id)  # nested runs follow it, not their parent
     return experiment_id
 

@@ -43,8 +43,9 @@ def test_open_an_ensemble_from_the_leaderboard_and_read_its_insights(
     expect(
         page.get_by_text(re.compile(r"At a threshold of 0\.50: Out of 100 rows"))
     ).to_be_visible()
-    expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=30_000)
-    assert page.locator(".js-plotly-plot").count() >= 6  # confusion, ROC, PR, calibration...
+    # Plotly draws each chart on its own after the page arrives, so wait for the sixth:
+    # confusion, ROC, precision-recall, calibration, gain and lift.
+    expect(page.locator(".js-plotly-plot").nth(5)).to_be_visible(timeout=30_000)
 
     page.get_by_role("tab", name="What drives it").click()
     expect(page.get_by_text(re.compile(r"Permutation SHAP, probability of '1'"))).to_be_visible()

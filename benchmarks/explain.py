@@ -13,7 +13,8 @@ LightGBM (exp.stack_models). Each becomes the pipeline a leaderboard entry store
 the training rows, through `services.insights.shap_values.explain` with its defaults (at most
 1,000 rows, 100 background rows, the default time limit). Printed per model: the explainer,
 rows explained (of those sampled), background rows, seconds, whether it meets the goal, the
-largest additivity error over the explained rows, and the time of one row (`explain_row`).
+largest additivity error over the explained rows, and the time of one row: the first with its
+explainer built (`RowExplainer`), then the median of 20 more rows on the kept explainer.
 Figures also go to benchmarks/out/explain.json; nothing is asserted.
 """
 
@@ -134,13 +135,28 @@ def main() -> None:
         run(args.rows, args.time_limit)
 
 
+def one_row_seconds(pipeline: Any, train: Any, holdout: Any) -> tuple[float, float]:
+    """Seconds of the first row explained (the explainer built) and the median of 20 more."""
+    from services.insights.row_explainer import RowExplainer
+
+    began = time.monotonic()
+    explainer = RowExplainer(pipeline=pipeline, background=train, task="binary")
+    explainer.explain(holdout.iloc[[0]])
+    first = time.monotonic() - began
+    times = []
+    for position in range(1, 21):
+        began = time.monotonic()
+        explainer.explain(holdout.iloc[[position]])
+        times.append(time.monotonic() - began)
+    return first, float(np.median(times))
+
+
 def run(rows: int, time_limit: float | None) -> None:
     from services.insights.shap_values import (
         DEFAULT_BACKGROUND_ROWS,
         DEFAULT_MAX_ROWS,
         DEFAULT_TIME_LIMIT_SECONDS,
         explain,
-        explain_row,
     )
 
     limit = time_limit or DEFAULT_TIME_LIMIT_SECONDS
@@ -170,10 +186,7 @@ def run(rows: int, time_limit: float | None) -> None:
             time_limit_seconds=limit,
         )
         seconds = time.monotonic() - began
-        row = exp.X_test.iloc[[0]]
-        began = time.monotonic()
-        explain_row(pipeline=pipeline, row=row, background=exp.X_train, task="binary")
-        one_row = time.monotonic() - began
+        first_row, kept_row = one_row_seconds(pipeline, exp.X_train, exp.X_test)
         figures.append(
             {
                 "model": name,
@@ -187,7 +200,8 @@ def run(rows: int, time_limit: float | None) -> None:
                 "goal_met": seconds < GOAL_SECONDS,
                 "stopped_early": explanation.stopped_early,
                 "additivity_error": additivity_error(pipeline, exp.X_test, explanation),
-                "one_row_seconds": round(one_row, 3),
+                "first_row_seconds": round(first_row, 3),
+                "kept_row_seconds": round(kept_row, 4),
                 "top_features": explanation.mean_abs(explanation.outputs[0])[:5],
                 "notes": explanation.notes,
             }
@@ -201,7 +215,8 @@ def run(rows: int, time_limit: float | None) -> None:
         "seconds",
         "< 30 s",
         "max error",
-        "1 row s",
+        "1st row s",
+        "next rows s",
     ]
     table_rows = [header]
     for f in figures:
@@ -214,7 +229,8 @@ def run(rows: int, time_limit: float | None) -> None:
                 f"{f['seconds']:.2f}",
                 "yes" if f["goal_met"] else "NO",
                 f"{f['additivity_error']:.1e}",
-                f"{f['one_row_seconds']:.3f}",
+                f"{f['first_row_seconds']:.3f}",
+                f"{f['kept_row_seconds']:.4f}",
             ]
         )
     print_aligned(table_rows)

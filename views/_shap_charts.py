@@ -5,7 +5,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from services.insights.reasons import shown_value
-from services.insights.shap_values import Cell, ShapExplanation
+from services.insights.shap_result import Cell, ShapExplanation
 
 RAISES, LOWERS, GREY = "#d6336c", "#1c7ed6", "#adb5bd"  # red up, blue down, as shap draws
 VALUE_SCALE = [[0.0, LOWERS], [0.5, "#9775fa"], [1.0, RAISES]]  # feature value: low -> high

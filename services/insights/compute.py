@@ -16,7 +16,8 @@ from services.insights.dependence import DependenceCurve, partial_dependence
 from services.insights.diagnostics import ClassificationDiagnostics, classification_diagnostics
 from services.insights.features import FeatureInfo, describe_features
 from services.insights.residuals import RegressionDiagnostics, regression_diagnostics
-from services.insights.shap_values import DEFAULT_TIME_LIMIT_SECONDS, ShapExplanation, explain
+from services.insights.shap_result import ShapExplanation
+from services.insights.shap_values import DEFAULT_TIME_LIMIT_SECONDS, explain
 from services.models import utcnow
 
 log = logging.getLogger("kaizen.insights")

@@ -133,18 +133,20 @@ class Result:
 class Runner:
     """An explainer set up with its background, explaining rows (encoded) chunk by chunk."""
 
-    def __init__(self, choice: Choice, problem: Problem, background: np.ndarray, local: bool):
+    def __init__(
+        self,
+        choice: Choice,
+        problem: Problem,
+        background: np.ndarray,
+        local: bool,
+        explainer: Any = None,
+    ):
+        """`explainer`: one `built` earlier for this background, shared (SHAP's tree and
+        linear explainers only read themselves when explaining)."""
         self.choice, self.problem, self.background = choice, problem, background
         self.permutations = LOCAL_PERMUTATIONS if local else GLOBAL_PERMUTATIONS
         self._rng = np.random.default_rng(0)
-        self._explainer: Any = None
-        if choice.kind == "tree":
-            self._explainer = _tree_explainer(problem, background, choice.output_kind)
-        elif choice.kind == "linear":
-            import shap
-
-            masker = shap.maskers.Independent(background, max_samples=len(background))
-            self._explainer = shap.LinearExplainer(problem.estimator, masker)
+        self._explainer = explainer if explainer is not None else built(choice, problem, background)
 
     def explain(self, rows: np.ndarray) -> Result:
         if self.choice.kind == "permutation":
@@ -208,6 +210,19 @@ class Runner:
             return np.asarray(problem.estimator.predict(matrix), dtype=float).reshape(-1, 1)
         probabilities = np.asarray(problem.estimator.predict_proba(matrix), dtype=float)
         return probabilities[:, problem.output_columns]
+
+
+def built(choice: Choice, problem: Problem, background: np.ndarray) -> Any:
+    """SHAP's explainer for a tree or linear model on `background`; None for the permutation
+    explainer, which is our own numpy."""
+    if choice.kind == "tree":
+        return _tree_explainer(problem, background, choice.output_kind)
+    if choice.kind == "linear":
+        import shap
+
+        masker = shap.maskers.Independent(background, max_samples=len(background))
+        return shap.LinearExplainer(problem.estimator, masker)
+    return None
 
 
 def _walk(row: np.ndarray, background: np.ndarray, order: np.ndarray) -> np.ndarray:

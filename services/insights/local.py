@@ -2,6 +2,7 @@
 explanation and the reasons in words (the what-if of the Models page)."""
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -10,7 +11,9 @@ from pydantic import BaseModel
 
 from services.insights.compute import ModelInsights
 from services.insights.features import row_from_values
-from services.insights.shap_values import ShapExplanation, explain_row, reasons_sentence
+from services.insights.reasons import reasons_sentence
+from services.insights.row_explainer import RowExplainer
+from services.insights.shap_result import ShapExplanation
 
 BACKGROUND_ROWS = 100  # enough for a stable baseline; a model-agnostic row stays ~1 s
 
@@ -23,6 +26,13 @@ class LoadedModel:
     insights: ModelInsights
     background: pd.DataFrame  # training rows' features: SHAP's baseline
     holdout: pd.DataFrame  # holdout rows' features: rows to pick from
+
+    @cached_property
+    def explainer(self) -> RowExplainer:
+        """SHAP's explainer of this model's rows, built when the first row is explained."""
+        return RowExplainer(
+            pipeline=self.pipeline, background=self.background, task=self.insights.task.value
+        )
 
 
 class RowOutcome(BaseModel):
@@ -65,9 +75,7 @@ def outcome(model: LoadedModel, row: pd.DataFrame) -> RowOutcome:
         chances = np.asarray(pipeline.predict_proba(row))[0]
         pairs = zip(insights.classes, chances, strict=True)
         result.probabilities = {label: round(float(p), 4) for label, p in pairs}
-    explanation = explain_row(
-        pipeline=pipeline, row=row, background=model.background, task=insights.task.value
-    )
+    explanation = model.explainer.explain(row)
     output = _output_of(explanation, str(prediction))
     result.explanation, result.output = explanation, output
     result.reasons = reasons_sentence(explanation, output=output, row=0)

@@ -2,13 +2,12 @@
 it starts from, and the three features that moved it most, with by how much and which way."""
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from services.insights.shap_values import ShapExplanation
+from services.insights.shap_result import ShapExplanation
 
 
-def reasons_sentence(explanation: "ShapExplanation", *, output: str, row: int, top: int = 3) -> str:
+def reasons_sentence(explanation: ShapExplanation, *, output: str, row: int, top: int = 3) -> str:
     """E.g. "Predicted 72% chance of 'yes' (average 31%), mostly because tenure = 2 (raises
     it by 18 points), contract = 'month_to_month' (+12) and monthly_charges = 95.2 (+6).\""""
     kind = explanation.output_kind
@@ -24,7 +23,7 @@ def reasons_sentence(explanation: "ShapExplanation", *, output: str, row: int, t
     return f"{headline}, mostly because {listed}."
 
 
-def _headline(explanation: "ShapExplanation", output: str, row: int) -> str:
+def _headline(explanation: ShapExplanation, output: str, row: int) -> str:
     kind = explanation.output_kind
     index = explanation.output_index(output)
     predicted = explanation.prediction(output, row)

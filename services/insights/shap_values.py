@@ -7,17 +7,15 @@ model's class order (PyCaret sorts the encoded labels: 'yes' over 'no', 1 over 0
 False); several classes -> every class; regression -> the prediction. Its space is recorded
 honestly in `output_kind`: "probability", "log-odds" or "value"."""
 
-import math
 import signal
 import threading
 import time
 from contextlib import AbstractContextManager, nullcontext
-from datetime import date, datetime
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel
 
 from services.errors import InvalidInput
 from services.insights.encoded import (
@@ -28,70 +26,97 @@ from services.insights.encoded import (
     final_estimator,
     target_name,
 )
-from services.insights.explainers import Choice, Kind, OutputKind, Problem, Runner, choose
+from services.insights.explainers import Choice, Problem, Runner, choose
+from services.insights.shap_result import ShapExplanation, cells, rounded
 from services.time_limit import TimeLimitReached, time_limit
 
 TaskName = Literal["binary", "multiclass", "regression"]
-Cell = float | int | str | bool | None
 
 DEFAULT_MAX_ROWS = 1000  # explained rows of a global explanation, at most
 DEFAULT_BACKGROUND_ROWS = 100  # background (baseline) rows, a random sample
 DEFAULT_TIME_LIMIT_SECONDS = 25.0  # what a global explanation gets by default (goal: < 30 s)
-ROW_BACKGROUND_ROWS = 50  # explain_row of a model-agnostic explainer: a quick answer
 MIN_BACKGROUND_ROWS = 20  # the budget may shrink the background this far...
 MIN_GLOBAL_ROWS = 50  # ...rather than explain fewer rows than this
 PROBE_ROWS = {"tree": 10, "linear": 100_000, "permutation": 1}  # the first chunk, timed
 CHUNK_SECONDS = 2.0  # later chunks take about this long, so the clock is read often
 SAFETY = 0.9  # plan to use this share of the time left
 FINISH_SECONDS, FINISH_SHARE = 0.2, 0.02  # kept back from the limit for the final assembly
-VALUE_DIGITS, DATA_DIGITS = 5, 7  # significant digits kept
 
 
-class ShapExplanation(BaseModel):
-    """SHAP values of some rows, in the raw features, with what was done to get them."""
+@dataclass(frozen=True)
+class Basis:
+    """What explaining rows of one model against one background needs, made once: the
+    explainer chosen, the encoded background, and the raw feature behind each matrix column."""
 
-    explainer: Kind
-    explainer_label: str  # in words, e.g. "TreeExplainer, interventional, probability of 'yes'"
-    estimator: str  # the model's class, e.g. "LGBMClassifier"
+    pipeline: Any
     task: TaskName
-    output_kind: OutputKind
-    outputs: list[str]  # the explained outputs: class labels, or the target's name
-    positive_class: str | None = None  # binary only: the class whose chance is explained
-    target: str | None = None
-    features: list[str]  # the raw feature columns
-    base_values: list[float]  # per output: the average output over the background rows
-    values: list[list[list[float]]]  # per output: rows x features
-    data: list[list[Cell]]  # the explained rows' raw values: rows x features
-    row_positions: list[int]  # where each explained row is in the `rows` given (0-based)
-    sample_rows: int  # rows explained
-    background_rows: int
-    sampled_from: int  # rows there were to explain
-    seconds: float
-    stopped_early: bool = False  # the time limit ended it before every sampled row was done
-    notes: list[str] = []
+    choice: Choice
+    problem: Problem
+    background: np.ndarray  # the background rows, encoded
+    features: list[str]  # the raw feature columns, then any of unknown origin
+    outputs: list[str]
+    positive: str | None
 
-    def output_index(self, output: str) -> int:
-        if output not in self.outputs:
-            raise InvalidInput(f"'{output}' is not explained; choose from {self.outputs}.")
-        return self.outputs.index(output)
+    @classmethod
+    def of(cls, pipeline: Any, background: pd.DataFrame, task: TaskName) -> "Basis":
+        """The basis of `background`, raw rows with the pipeline's feature columns."""
+        estimator = final_estimator(pipeline)
+        encoded, sources = encode_traced(pipeline, background)
+        outputs, positive, output_columns = _outputs(pipeline, estimator, task)
+        columns = list(background.columns)
+        features = columns + [s for s in dict.fromkeys(sources) if s not in columns]
+        problem = Problem(
+            estimator=estimator,
+            task=task,
+            columns=[str(c) for c in encoded.columns],
+            groups=[[i for i, s in enumerate(sources) if s == f] for f in features],
+            output_columns=output_columns,
+        )
+        matrix = np.asarray(encoded, dtype=float)
+        choice = choose(estimator, task)
+        return cls(pipeline, task, choice, problem, matrix, features, outputs, positive)
 
-    def mean_abs(self, output: str) -> list[tuple[str, float]]:
-        """Mean |SHAP value| of each feature, largest first."""
-        table = np.abs(np.asarray(self.values[self.output_index(output)], dtype=float))
-        means = table.mean(axis=0) if len(table) else np.zeros(len(self.features))
-        pairs = [(name, _round(float(m))) for name, m in zip(self.features, means, strict=True)]
-        return sorted(pairs, key=lambda pair: -pair[1])
+    def matrix(self, rows: pd.DataFrame) -> np.ndarray:
+        """The model's matrix for raw rows."""
+        return np.asarray(encode(self.pipeline, rows), dtype=float)
 
-    def prediction(self, output: str, row: int) -> float:
-        """The explained output for `row`: base value + the sum of its SHAP values."""
-        index = self.output_index(output)
-        return float(self.base_values[index] + sum(self.values[index][row]))
-
-    def contributions(self, output: str, row: int) -> list[tuple[str, Cell, float]]:
-        """(feature, its value, its SHAP value) of `row`, the largest |SHAP value| first."""
-        shap_row = self.values[self.output_index(output)][row]
-        triples = zip(self.features, self.data[row], shap_row, strict=True)
-        return sorted(triples, key=lambda t: -abs(t[2]))
+    def explanation(
+        self,
+        *,
+        picked: pd.DataFrame,
+        positions: Any,
+        done: list[Any],
+        sampled_from: int,
+        background_rows: int,
+        started: float,
+        notes: list[str],
+    ) -> ShapExplanation:
+        """The JSON-ready result of the explained rows (`done`, the runner's results)."""
+        values = np.concatenate([r.values for r in done], axis=0)
+        count, outputs = len(values), self.outputs
+        return ShapExplanation(
+            explainer=self.choice.kind,
+            explainer_label=_label(self.choice, outputs, self.positive, self.task),
+            estimator=type(self.problem.estimator).__name__,
+            task=self.task,
+            output_kind=self.choice.output_kind,
+            outputs=outputs,
+            positive_class=self.positive,
+            target=target_name(self.pipeline),
+            features=self.features,
+            base_values=[rounded(b) for b in done[0].base],
+            values=[
+                [[rounded(v) for v in row] for row in values[:, :, k]] for k in range(len(outputs))
+            ],
+            data=cells(picked.iloc[:count], self.features),
+            row_positions=[int(p) for p in positions[:count]],
+            sample_rows=count,
+            background_rows=background_rows,
+            sampled_from=sampled_from,
+            seconds=round(time.monotonic() - started, 3),
+            stopped_early=count < len(picked),
+            notes=notes,
+        )
 
 
 def explain(
@@ -120,73 +145,33 @@ def explain(
         raise InvalidInput("There are no rows to explain, or no background rows to compare with.")
     rows = checked_rows(pipeline, rows, "rows to explain")
     background = checked_rows(pipeline, background, "background rows")
-    estimator = final_estimator(pipeline)
-    choice = choose(estimator, task)
     rng = np.random.default_rng(seed)
     positions = rng.permutation(len(rows))[: max(1, max_rows)]
     picked = rows.iloc[positions]
     base_rows = background.iloc[rng.permutation(len(background))[: max(1, max_background)]]
-    encoded_background, sources = encode_traced(pipeline, base_rows)
-    encoded_rows = encode(pipeline, picked)
-    outputs, positive, columns = _outputs(pipeline, estimator, task)
-    features = list(rows.columns) + [s for s in dict.fromkeys(sources) if s not in rows.columns]
-    problem = Problem(
-        estimator=estimator,
-        task=task,
-        columns=[str(c) for c in encoded_rows.columns],
-        groups=[[i for i, s in enumerate(sources) if s == f] for f in features],
-        output_columns=columns,
-    )
-    matrix = np.asarray(encoded_rows, dtype=float)
-    local = len(picked) == 1
+    basis = Basis.of(pipeline, base_rows, task)
     done, used_background, notes = _run(
-        choice, problem, matrix, np.asarray(encoded_background, dtype=float), deadline, local
+        basis.choice,
+        basis.problem,
+        basis.matrix(picked),
+        basis.background,
+        deadline,
+        local=len(picked) == 1,
     )
-    values = np.concatenate([r.values for r in done], axis=0)
-    count = len(values)
+    count = sum(len(r.values) for r in done)
     if count < len(picked):
         notes.append(
             f"The time limit of {time_limit_seconds:g} s allowed {count:,} of "
             f"{len(picked):,} sampled rows."
         )
-    return ShapExplanation(
-        explainer=choice.kind,
-        explainer_label=_label(choice, outputs, positive, task),
-        estimator=type(estimator).__name__,
-        task=task,
-        output_kind=choice.output_kind,
-        outputs=outputs,
-        positive_class=positive,
-        target=target_name(pipeline),
-        features=features,
-        base_values=[_round(b) for b in done[0].base],
-        values=[[[_round(v) for v in row] for row in values[:, :, k]] for k in range(len(outputs))],
-        data=_cells(picked.iloc[:count], features),
-        row_positions=[int(p) for p in positions[:count]],
-        sample_rows=count,
-        background_rows=used_background,
+    return basis.explanation(
+        picked=picked,
+        positions=positions,
+        done=done,
         sampled_from=len(rows),
-        seconds=round(time.monotonic() - started, 3),
-        stopped_early=count < len(picked),
+        background_rows=used_background,
+        started=started,
         notes=notes,
-    )
-
-
-def explain_row(
-    *, pipeline: Any, row: pd.DataFrame, background: pd.DataFrame, task: TaskName
-) -> ShapExplanation:
-    """One row, quickly (the page's local explanation and what-if): trees and linear models
-    against the usual background; a model-agnostic explainer against 50 background rows, with
-    more permutations for steadier values."""
-    choice = choose(final_estimator(pipeline), task)
-    smaller = choice.kind == "permutation"
-    return explain(
-        pipeline=pipeline,
-        rows=row.iloc[:1],
-        background=background,
-        task=task,
-        max_rows=1,
-        max_background=ROW_BACKGROUND_ROWS if smaller else DEFAULT_BACKGROUND_ROWS,
     )
 
 
@@ -275,34 +260,6 @@ def _label(choice: Choice, outputs: list[str], positive: str | None, task: TaskN
     return f"{choice.words}, {space} of {of}"
 
 
-def _round(value: float, digits: int = VALUE_DIGITS) -> float:
-    value = float(value)
-    if not math.isfinite(value):
-        return 0.0
-    return float(f"{value:.{digits}g}")
-
-
-def _cells(frame: pd.DataFrame, features: list[str]) -> list[list[Cell]]:
-    present = [c for c in features if c in frame.columns]
-    table = [[_cell(v) for v in row] for row in frame[present].itertuples(index=False)]
-    missing = len(features) - len(present)  # features of unknown origin: no raw value
-    return [row + [None] * missing for row in table]
-
-
-def _cell(value: Any) -> Cell:
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return None
-    if isinstance(value, bool | np.bool_):
-        return bool(value)
-    if isinstance(value, int | np.integer):
-        return int(value)
-    if isinstance(value, float | np.floating):
-        return _round(float(value), DATA_DIGITS)
-    if isinstance(value, datetime | date | pd.Timestamp):
-        return value.isoformat()
-    return str(value)
-
-
 from services.insights.reasons import reasons_sentence  # noqa: E402 - re-exported here
 
-__all__ = ["ShapExplanation", "explain", "explain_row", "reasons_sentence"]
+__all__ = ["Basis", "ShapExplanation", "explain", "reasons_sentence"]

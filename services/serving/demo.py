@@ -70,7 +70,7 @@ def demo_predict(model: LoadedModel, *values: Any) -> tuple[Any, ...]:
     notes += [_note(found) for found in warnings(model.schema, columns)]
     if model.background is None:
         return answer, "\n\n".join(notes)
-    sentence, figure = _reasons(model, model.background, columns, predictions[0])
+    sentence, figure = _reasons(model, columns, predictions[0])
     return answer, "\n\n".join([sentence, *notes]), figure
 
 
@@ -198,20 +198,11 @@ def _note(found: dict[str, Any]) -> str:
     return f"Note: {found['column']}: {problem}."
 
 
-def _reasons(
-    model: LoadedModel, background: pd.DataFrame, columns: dict[str, Any], predicted: Any
-) -> tuple[str, Any]:
+def _reasons(model: LoadedModel, columns: dict[str, Any], predicted: Any) -> tuple[str, Any]:
     """The reasons sentence and the chart of the top contributions; a failed explanation is
     logged and said, and the prediction still shows."""
-    from services.insights.shap_values import explain_row
-
     try:
-        explanation = explain_row(
-            pipeline=model.pipeline,
-            row=frame_of(columns),
-            background=background,
-            task=model.schema.task,
-        )
+        explanation = model.explainer.explain(frame_of(columns))
         if model.schema.task == "binary":
             output = explanation.positive_class or explanation.outputs[0]
         elif model.schema.task == "multiclass":

@@ -7,7 +7,8 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any, Literal
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -16,6 +17,9 @@ from pydantic import BaseModel
 from services.insights.encoded import final_estimator
 from services.serving import fast
 from services.serving.schema import ColumnSchema, ModelSchema, request_model
+
+if TYPE_CHECKING:  # SHAP is imported only when a row is first explained
+    from services.insights.row_explainer import RowExplainer
 
 log = logging.getLogger("kaizen.serving")
 TOP_CONTRIBUTIONS = 5  # SHAP contributions per row with ?explain=true
@@ -43,6 +47,16 @@ class LoadedModel:
     @property
     def version(self) -> int:
         return self.schema.version
+
+    @cached_property
+    def explainer(self) -> "RowExplainer":
+        """SHAP's explainer of this model's rows, built when the first row is explained."""
+        from services.insights.row_explainer import RowExplainer
+
+        if self.background is None:
+            raise ValueError("explaining needs the training rows")
+        task = self.schema.task
+        return RowExplainer(pipeline=self.pipeline, background=self.background, task=task)
 
 
 def ready_model(
@@ -242,18 +256,9 @@ def _warning(column: str, flagged: np.ndarray, problem: str) -> list[dict[str, A
 def explain(model: LoadedModel, frame: pd.DataFrame, predictions: np.ndarray) -> list[Any]:
     """Per row, the top SHAP contributions (name, value, contribution) to what it predicts:
     the positive class of a binary model, the predicted class of several, or the value."""
-    from services.insights.shap_values import explain_row
-
-    if model.background is None:
-        raise ValueError("explain needs the training rows")
     explained = []
     for position in range(len(frame)):
-        explanation = explain_row(
-            pipeline=model.pipeline,
-            row=frame.iloc[[position]],
-            background=model.background,
-            task=model.schema.task,
-        )
+        explanation = model.explainer.explain(frame.iloc[[position]])
         output = explanation.outputs[0]
         if model.schema.task == "multiclass":
             output = str(predictions[position])

@@ -29,7 +29,8 @@ from sklearn.tree import DecisionTreeRegressor
 from services.errors import InvalidInput
 from services.insights.encoded import encode, encode_traced
 from services.insights.explainers import Problem, Runner, choose
-from services.insights.shap_values import ShapExplanation, explain, reasons_sentence
+from services.insights.shap_result import ShapExplanation
+from services.insights.shap_values import explain, reasons_sentence
 from tests.support.pipelines import customers, hand_made
 from views._shap_charts import beeswarm_figure, importance_figure, waterfall_figure
 

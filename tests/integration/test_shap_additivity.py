@@ -5,7 +5,6 @@ softmax booster, the log of predict_proba up to each row's constant) for log-odd
 values. Also: the raw features come back, and a row explainer kept for many rows answers
 as explaining each row alone."""
 
-
 import numpy as np
 import pytest
 

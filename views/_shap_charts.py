@@ -63,7 +63,7 @@ def beeswarm_figure(explanation: ShapExplanation, output: str, max_features: int
         range=[-0.6, len(ranked) - 0.4],
         showgrid=False,
     )
-    figure.update_xaxes(title_text=f"SHAP value (effect on the {_space(explanation, output)})")
+    figure.update_xaxes(title_text=f"SHAP value (effect on the {explanation.space(output)})")
     return _tidy(figure, rows=len(ranked))
 
 
@@ -82,7 +82,7 @@ def importance_figure(
         )
     )
     figure.update_yaxes(autorange="reversed", type="category")
-    space = _space(explanation, output)
+    space = explanation.space(output)
     figure.update_xaxes(title_text=f"mean |SHAP value| (average effect on the {space})")
     return _tidy(figure, rows=len(ranked))
 
@@ -123,9 +123,7 @@ def waterfall_figure(
         )
     )
     figure.update_yaxes(autorange="reversed", type="category")
-    figure.update_xaxes(
-        title_text=_space(explanation, output), tickformat=".0%" if percent else None
-    )
+    figure.update_xaxes(title_text=explanation.space(output), tickformat=".0%" if percent else None)
     return _tidy(figure, rows=len(labels))
 
 
@@ -176,14 +174,6 @@ def _spread(values: np.ndarray) -> np.ndarray:
         members = np.flatnonzero(bins == b)
         offsets[members] = (np.arange(len(members)) - (len(members) - 1) / 2) * step
     return offsets
-
-
-def _space(explanation: ShapExplanation, output: str) -> str:
-    if explanation.output_kind == "probability":
-        return f"probability of '{output}'"
-    if explanation.output_kind == "log-odds":
-        return f"log-odds of '{output}'"
-    return f"predicted {output}"
 
 
 def _amount(value: float, percent: bool, *, signed: bool) -> str:

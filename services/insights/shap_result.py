@@ -52,6 +52,14 @@ class ShapExplanation(BaseModel):
         pairs = [(name, rounded(float(m))) for name, m in zip(self.features, means, strict=True)]
         return sorted(pairs, key=lambda pair: -pair[1])
 
+    def space(self, output: str) -> str:
+        """What the values of `output` move, in words: "probability of 'yes'"."""
+        if self.output_kind == "probability":
+            return f"probability of '{output}'"
+        if self.output_kind == "log-odds":
+            return f"log-odds of '{output}'"
+        return f"predicted {output}"
+
     def prediction(self, output: str, row: int) -> float:
         """The explained output for `row`: base value + the sum of its SHAP values."""
         index = self.output_index(output)

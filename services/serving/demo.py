@@ -232,18 +232,10 @@ def reasons_figure(explanation: Any, output: str, top: int = TOP_CONTRIBUTIONS) 
     )
     figure.add_vline(x=0, line_width=1, line_color="#868e96")
     figure.update_yaxes(autorange="reversed", type="category")
-    figure.update_xaxes(title_text=f"effect on the {_space(explanation, output)}")
+    figure.update_xaxes(title_text=f"effect on the {explanation.space(output)}")
     height = max(250, min(600, 90 + 30 * len(shown)))
     figure.update_layout(margin={"l": 10, "r": 10, "t": 30, "b": 10}, height=height)
     return figure
-
-
-def _space(explanation: Any, output: str) -> str:
-    if explanation.output_kind == "probability":
-        return f"probability of '{output}'"
-    if explanation.output_kind == "log-odds":
-        return f"log-odds of '{output}'"
-    return f"predicted {output}"
 
 
 def _valid_examples(model: LoadedModel) -> list[list[Any]]:

@@ -22,12 +22,12 @@ from services import audit, publish, registry
 from services.access import Actor
 from services.automl import tracking
 from services.config import Settings, get_settings
-from services.models import JobState, Role
+from services.models import JobState
 from services.serving import keys
 from tests.support.actors import OPERATOR
 from tests.support.jobs import wait_finished
 from tests.support.registry import TrainedHome, copy_home
-from tests.support.signin import app_as, first_admin, literal, local_user, navigation
+from tests.support.signin import app_as, literal, navigation
 
 PUBLISH_WAIT = 180.0  # the job's start, the model's download and check, the bundle
 KEY_NOTICE = "Copy it now: it is not shown again."
@@ -39,16 +39,6 @@ def engine(settings: Settings, trained: TrainedHome, monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("KAIZEN_CONTAINER_ENGINE", "none")  # the job runners inherit it
     get_settings.cache_clear()
     return copy_home(trained, settings)
-
-
-@pytest.fixture
-def people(session: Session, settings: Settings) -> dict[str, Actor]:
-    boss = first_admin(session, settings, "boss")
-    return {
-        "boss": boss,
-        "ana": local_user(session, settings, boss, "ana", Role.analyst),
-        "vic": local_user(session, settings, boss, "vic", Role.viewer),
-    }
 
 
 @pytest.fixture

@@ -13,9 +13,9 @@ from streamlit.testing.v1 import AppTest
 from services import registry
 from services.access import Actor
 from services.config import Settings
-from services.models import PromotionRequest, PromotionState, Role
+from services.models import PromotionRequest, PromotionState
 from tests.support.registry import TrainedHome, copy_home
-from tests.support.signin import app_as, first_admin, literal, local_user
+from tests.support.signin import app_as, literal
 
 CHANGED_MEANWHILE = "changed meanwhile"
 NEW_ACTIONS = [
@@ -31,18 +31,6 @@ NEW_ACTIONS = [
 @pytest.fixture
 def engine(settings: Settings, trained: TrainedHome) -> Engine:
     return copy_home(trained, settings)
-
-
-@pytest.fixture
-def people(session: Session, settings: Settings) -> dict[str, Actor]:
-    """Two admins; an analyst and a viewer of the first project (every new user's)."""
-    boss = first_admin(session, settings, "boss")
-    return {
-        "boss": boss,
-        "carol": local_user(session, settings, boss, "carol", Role.admin),
-        "ana": local_user(session, settings, boss, "ana", Role.analyst),
-        "vic": local_user(session, settings, boss, "vic", Role.viewer),
-    }
 
 
 def registry_page(actor: Actor) -> AppTest:

@@ -10,26 +10,15 @@ from streamlit.testing.v1 import AppTest
 from services import audit, sharing
 from services.access import Actor
 from services.config import Settings
-from services.models import DEFAULT_PROJECT_ID, Role
+from services.models import DEFAULT_PROJECT_ID
 from services.serving import share_passes
 from services.serving_models import Publication
 from tests.support.actors import OPERATOR
-from tests.support.signin import PASSWORD, app_as, first_admin, literal, local_user
+from tests.support.signin import PASSWORD, app_as, literal
 
 MODEL = "churn-model"
 COPY_NOTICE = "Copy it now: it is shown only this once."
 NOT_OPEN = "This share link does not exist, expired or was revoked."
-
-
-@pytest.fixture
-def people(session: Session, settings: Settings) -> dict[str, Actor]:
-    boss = first_admin(session, settings, "boss")
-    return {
-        "boss": boss,
-        "ana": local_user(session, settings, boss, "ana", Role.analyst),
-        "bob": local_user(session, settings, boss, "bob", Role.analyst),
-        "vic": local_user(session, settings, boss, "vic", Role.viewer),
-    }
 
 
 @pytest.fixture
